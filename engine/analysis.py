@@ -27,7 +27,9 @@ REGIME_TEXT = {
 def regime(lr: float, curvature: float, rel_tol: float = 1e-9) -> str:
     """GD's behaviour along a direction of curvature λ with step size η (error factor 1 − ηλ)."""
     if curvature <= 0:
-        return "divergent"  # no minimum along this direction: GD walks away from the stationary point
+        return (
+            "divergent"  # no minimum along this direction: GD walks away from the stationary point
+        )
     r = lr * curvature
     if abs(r - 1.0) <= rel_tol:
         return "one-step"

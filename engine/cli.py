@@ -85,11 +85,20 @@ def _common_arguments(parser: argparse.ArgumentParser) -> None:
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--function", help="a built-in function (see --list-functions)")
     source.add_argument("--expr", help='your own function of x (and y), e.g. "x^2 + 3*y^2"')
-    parser.add_argument("--param", action="append", metavar="KEY=VALUE",
-                        help="a parameter of the built-in function, e.g. a=2")
+    parser.add_argument(
+        "--param",
+        action="append",
+        metavar="KEY=VALUE",
+        help="a parameter of the built-in function, e.g. a=2",
+    )
     parser.add_argument("--optimizer", help="optimizer name (see --list-optimizers)")
-    parser.add_argument("--set", action="append", metavar="KEY=VALUE", dest="settings",
-                        help="an optimizer parameter, e.g. lr=0.05 (repeatable)")
+    parser.add_argument(
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
+        dest="settings",
+        help="an optimizer parameter, e.g. lr=0.05 (repeatable)",
+    )
     parser.add_argument("--steps", type=int, default=100, help="maximum number of updates")
     parser.add_argument("--tol", type=float, default=1e-8, help="gradient-norm tolerance")
 
@@ -100,8 +109,11 @@ def trace_parser() -> argparse.ArgumentParser:
     parser.add_argument("--start", help="start point, e.g. --start=-1.2,1")
     parser.add_argument("--format", choices=("json", "csv"), default="json")
     parser.add_argument("--list-functions", action="store_true", help="list built-in functions")
-    parser.add_argument("--list-optimizers", action="store_true",
-                        help="list optimizers with their parameters and defaults")
+    parser.add_argument(
+        "--list-optimizers",
+        action="store_true",
+        help="list optimizers with their parameters and defaults",
+    )
     return parser
 
 
@@ -110,7 +122,9 @@ def list_functions() -> str:
     for name in objective_names():
         entry = objective_entry(name)
         params = ", ".join(f"{p.name}={p.default:g}" for p in entry.params)
-        lines.append(f"{name:18s} {entry.dim}-D  {entry.title}" + (f"  [{params}]" if params else ""))
+        lines.append(
+            f"{name:18s} {entry.dim}-D  {entry.title}" + (f"  [{params}]" if params else "")
+        )
     return "\n".join(lines)
 
 
@@ -119,7 +133,9 @@ def list_optimizers() -> str:
     for spec in OPTIMIZERS.values():
         lines.append(f"{spec.name:10s} {spec.title}: {spec.description}")
         for p in spec.params:
-            lines.append(f"    {p.name:12s} default {p.default!s:10s} {p.range_text():22s} {p.help}")
+            lines.append(
+                f"    {p.name:12s} default {p.default!s:10s} {p.range_text():22s} {p.help}"
+            )
     return "\n".join(lines)
 
 

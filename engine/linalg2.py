@@ -34,7 +34,9 @@ def from_eig(lam: np.ndarray, vecs: np.ndarray) -> np.ndarray:
     return np.einsum("nij,nj,nkj->nik", vecs, lam, vecs)
 
 
-def solve_sym(h: np.ndarray, g: np.ndarray, rel_tol: float = 1e-12) -> tuple[np.ndarray, np.ndarray]:
+def solve_sym(
+    h: np.ndarray, g: np.ndarray, rel_tol: float = 1e-12
+) -> tuple[np.ndarray, np.ndarray]:
     """Solve h·d = g row by row; returns (d, singular) where singular rows get d = 0."""
     h = np.asarray(h, float)
     g = np.asarray(g, float)

@@ -2,8 +2,8 @@
 
 The run owns the stop rules (design file): ``converged`` when ‖∇E‖ ≤ tol or no coordinate moves,
 ``diverged`` when x or E(x) is non-finite or |x| > 1e8, ``max_steps``, and ``failed`` when a step is
-refused (singular Hessian, no line-search step, E undefined) or the objective raised. Stopped rows are
-frozen; no non-finite point ever appears in a record.
+refused (singular Hessian, no line-search step, E undefined) or the objective raised. Stopped rows
+are frozen; no non-finite point ever appears in a record.
 """
 
 from __future__ import annotations
@@ -76,17 +76,29 @@ class Run:
             x = np.repeat(x, rows, axis=0)
         if not np.all(np.isfinite(x)):
             raise ValueError("start points must be finite numbers")
-        n = x.shape[0]
+        n, d = x.shape
         self.iteration = 0
         self._x = x
         self._status = np.zeros(n, np.int8)
         self._kind = np.full(n, "", dtype=object)
         self._messages: dict[int, str] = {}
+        # read-only snapshots handed to records, rebuilt only when kinds / messages change
+        # (tuple() of 65,536 kinds and a dict copy on every step cost more than the step itself)
+        self._kind_view: tuple[str, ...] | None = None
+        self._messages_view: Mapping[int, str] | None = None
         self._unmoved = np.zeros(n, int)
-        self._f, self._g = self._evaluate(x)
-        undefined = ~np.isfinite(self._f) | ~np.all(np.isfinite(self._g), axis=1)
+        try:
+            self._f, self._g, self._gn = self._evaluate(x)
+        except Exception as exc:  # an objective that raises must not kill the app
+            self._f, self._g, self._gn = (
+                np.full(n, np.nan),
+                np.full((n, d), np.nan),
+                np.full(n, np.nan),
+            )
+            self._stop(np.ones(n, bool), FAILED, _error_message(exc))
+        undefined = ~np.isfinite(self._f) | ~_all_rows(np.isfinite(self._g))
         self._stop(undefined, FAILED, "E or ∇E is undefined at the start")
-        self._check_converged(np.linalg.norm(self._g, axis=1), np.ones(n, bool))
+        self._check_converged(self._gn, np.ones(n, bool))
         if self.max_steps <= 0:
             self._status[self._status == RUNNING] = MAX_STEPS
         self._state = None
@@ -105,53 +117,73 @@ class Run:
 
     def set_params(self, **changes: Any) -> None:
         """Change hyperparameters from the next update on (the optimizer's state is kept)."""
-        self.optimizer = self.optimizer.with_params(**changes)
+        optimizer = self.optimizer.with_params(**changes)
+        rows = optimizer.rows()
+        if rows is not None and rows != self.n:
+            raise ValueError(f"{rows} per-row parameters but the run has {self.n} rows")
+        self.optimizer = optimizer
 
     def step(self) -> StepRecord:
         """One update of every running row; stopped rows stay where they are."""
         active = self._status == RUNNING
         x_old = self._x
-        if not np.any(active):
+        if not active.any():
             return self._record(np.zeros_like(x_old), {})
         probe = Probe(x_old, self._f, self._g, self.iteration, active)
         try:
             out = self.optimizer.step(probe, self._state, self.objective)
             x_new = np.array(out.x, dtype=float, copy=True)
-            with np.errstate(all="ignore"):
-                f_new, g_new = self._evaluate(np.where(np.isfinite(x_new), x_new, 0.0))
+            in_bounds = np.abs(x_new) <= DIVERGENCE_BOUND  # False for inf and NaN
+            all_in = bool(in_bounds.all())
+            # never evaluate E at a blown-up point (its row is stopped below anyway)
+            x_eval = x_new if all_in else np.where(in_bounds, x_new, 0.0)
+            f_new, g_new, gn_new = self._evaluate(x_eval)
         except Exception as exc:  # an objective or optimizer bug must not kill the app
-            self._stop(active, FAILED, f"error: {type(exc).__name__}: {exc}")
+            self._stop(active, FAILED, _error_message(exc))
             self.iteration += 1
             return self._record(np.zeros_like(x_old), {})
         self.iteration += 1
         self._state = out.state
 
-        refused = active & (out.refused if out.refused is not None else False)
-        moving = active & ~refused
-        finite_x = np.all(np.isfinite(x_new), axis=1)
-        huge = ~finite_x | np.any(np.abs(np.where(finite_x[:, None], x_new, 0)) > DIVERGENCE_BOUND,
-                                  axis=1)
-        bad_f = ~np.isfinite(f_new)
-        bad_g = ~np.all(np.isfinite(g_new), axis=1)
-        diverged = moving & (huge | (bad_f & _is_overflow(f_new)))
-        undefined = moving & ~diverged & (bad_f | bad_g)
-        accept = moving & ~diverged & ~undefined
+        refused = None
+        if out.refused is not None:
+            refused = active & np.asarray(out.refused, bool)
+            if not refused.any():
+                refused = None
+        moving = active if refused is None else active & ~refused
+        diverged = undefined = None
+        if all_in and np.isfinite(f_new).all() and np.isfinite(gn_new).all():
+            accept = moving  # the usual case: nothing blew up, nothing is undefined
+        else:
+            blown = ~_all_rows(in_bounds) | np.isinf(f_new)
+            # NaN (e.g. log of a negative) means "undefined here", not a blow-up
+            defined = np.isfinite(f_new) & _all_rows(np.isfinite(g_new))
+            diverged = moving & blown
+            undefined = moving & ~blown & ~defined
+            accept = moving & ~blown & defined
 
-        x = x_old.copy()
-        x[accept] = x_new[accept]
-        self._f = np.where(accept, f_new, self._f)
-        self._g = np.where(accept[:, None], g_new, self._g)
+        if accept.all():
+            x, self._f, self._g, self._gn = x_new, f_new, g_new, gn_new
+        else:
+            x = x_old.copy()
+            x[accept] = x_new[accept]
+            self._f = np.where(accept, f_new, self._f)
+            self._g = np.where(accept[:, None], g_new, self._g)
+            self._gn = np.where(accept, gn_new, self._gn)
         self._x = x
 
-        self._stop(refused, FAILED, out.reason or "step refused")
-        self._stop(diverged, DIVERGED, "diverged: |w| or E(w) blew up")
-        self._stop(undefined, FAILED, "stepped where E or ∇E is undefined")
-        still = accept & (self._status == RUNNING)
+        if refused is not None:
+            self._stop(refused, FAILED, out.reason or "step refused")
+        if diverged is not None and undefined is not None:
+            self._stop(diverged, DIVERGED, "diverged: |w| or E(w) blew up")
+            self._stop(undefined, FAILED, "stepped where E or ∇E is undefined")
+        still = accept  # accepted rows were not stopped above
         # one update without a move is normal (iRprop pauses a coordinate after a sign flip);
         # two in a row means nothing will move any more
-        unmoved = np.all(x_new == x_old, axis=1)
-        self._unmoved = np.where(still & unmoved, self._unmoved + 1, 0)
-        self._check_converged(np.linalg.norm(self._g, axis=1), still, self._unmoved >= 2)
+        unmoved = still & _all_rows(x_new == x_old)
+        if unmoved.any() or self._unmoved.any():
+            self._unmoved = np.where(unmoved, self._unmoved + 1, 0)
+        self._check_converged(self._gn, still, self._unmoved >= 2)
         if self.iteration >= self.max_steps:
             self._status[self._status == RUNNING] = MAX_STEPS
         return self._record(x - x_old, out.visible)
@@ -167,11 +199,38 @@ class Run:
         try:
             return self.optimizer.init(probe, self.objective)
         except Exception as exc:
-            self._stop(self._status == RUNNING, FAILED, f"error: {type(exc).__name__}: {exc}")
+            self._stop(self._status == RUNNING, FAILED, _error_message(exc))
             return None
 
-    def _evaluate(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return self.objective.value(x), self.objective.grad(x)
+    def _evaluate(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """E, ∇E and ‖∇E‖ at the rows of x (n, d): fresh arrays, no warnings.
+
+        Same values as ``objective.value(x), objective.grad(x)``, but for a plain Objective the
+        component functions are called directly: the generic path's coercion and stacking cost
+        more than the function itself on a single point.
+        """
+        obj = self.objective
+        with np.errstate(all="ignore"):
+            if type(obj) is Objective:
+                n, d = x.shape
+                f = np.empty(n)
+                g = np.empty((n, d))
+                f[:] = obj.f(*x.T)
+                parts = obj.grad_components(*x.T)
+                if len(parts) != d:
+                    raise ValueError(f"{obj.name}: ∇E has {len(parts)} components, expected {d}")
+                for j, part in enumerate(parts):
+                    g[:, j] = part
+            else:
+                f, g = obj.value(x), obj.grad(x)
+            return f, g, _row_norms(g)
+
+    def _hess(self, x: np.ndarray) -> np.ndarray:
+        """The Hessian at x; NaN where the objective fails to provide one."""
+        try:
+            return self.objective.hess(x)
+        except Exception:
+            return np.full((x.shape[0], x.shape[1], x.shape[1]), np.nan)
 
     def _stop(self, rows: np.ndarray, status: int, message: str) -> None:
         rows = rows & (self._status == RUNNING)
@@ -180,42 +239,91 @@ class Run:
         self._status[rows] = status
         for i in np.flatnonzero(rows)[:64]:  # a basin map needs no 65,536 messages
             self._messages[int(i)] = message
+        self._messages_view = None
 
     def _check_converged(
         self, grad_norm: np.ndarray, rows: np.ndarray, no_move: np.ndarray | None = None
     ) -> None:
-        done = rows & (self._status == RUNNING) & (grad_norm <= self.tol)
+        running = self._status == RUNNING
+        done = rows & running & (grad_norm <= self.tol)
         if no_move is not None:
-            done |= no_move & (self._status == RUNNING)
-        if not np.any(done):
+            done |= no_move & running
+        if not done.any():
             return
         self._status[done] = CONVERGED
         stationary = done & (grad_norm <= max(self.tol, 1e-6))
         if np.any(stationary):
-            self._kind[stationary] = classify_hessian(self.objective.hess(self._x[stationary]))
+            self._kind[stationary] = classify_hessian(self._hess(self._x[stationary]))
+            self._kind_view = None
         for i in np.flatnonzero(done & ~stationary)[:64]:
             self._messages[int(i)] = f"no coordinate moves any more (‖∇E‖ = {grad_norm[i]:.3g})"
+            self._messages_view = None
 
     def _record(self, step: np.ndarray, visible: Mapping[str, Any]) -> StepRecord:
-        hess = self.objective.hess(self._x) if self.record_hessian else None
+        hess = self._hess(self._x) if self.record_hessian else None
         extra: dict[str, np.ndarray] = {k: np.array(v, copy=True) for k, v in visible.items()}
         if hess is not None:
             hess = np.where(np.isfinite(hess), hess, 0.0)
             lam, vecs = sym_eig(hess)
             extra["hess_eigvals"], extra["hess_eigvecs"] = lam, vecs
+        if self._kind_view is None:
+            self._kind_view = tuple(self._kind)
+        if self._messages_view is None:
+            self._messages_view = MappingProxyType(dict(self._messages))
         return StepRecord(
             iteration=self.iteration,
             x=self._x.copy(),
             f=self._f.copy(),
             grad=self._g.copy(),
-            grad_norm=np.linalg.norm(self._g, axis=1),
+            grad_norm=self._gn.copy(),
             status=self._status.copy(),
             step=step,
-            kind=tuple(self._kind),
-            messages=MappingProxyType(dict(self._messages)),
+            kind=self._kind_view,
+            messages=self._messages_view,
             visible=MappingProxyType(extra),
             hess=hess,
         )
+
+
+def _error_message(exc: BaseException) -> str:
+    return f"error: {type(exc).__name__}: {exc}"
+
+
+def _all_rows(mask: np.ndarray) -> np.ndarray:
+    """``mask.all(axis=1)`` for (n, d) with d ≤ 2, column by column: numpy's reduction along a
+    short last axis is ~20× slower than an elementwise ``&`` (it dominated a 65,536-row step)."""
+    out = mask[:, 0].copy()
+    for j in range(1, mask.shape[1]):
+        out &= mask[:, j]
+    return out
+
+
+def _any_rows(mask: np.ndarray) -> np.ndarray:
+    """``mask.any(axis=1)`` column by column (see _all_rows)."""
+    out = mask[:, 0].copy()
+    for j in range(1, mask.shape[1]):
+        out |= mask[:, j]
+    return out
+
+
+def _row_norms(g: np.ndarray) -> np.ndarray:
+    """Euclidean norm of each row of g (n, d): the values of np.linalg.norm(g, axis=1), faster.
+
+    Call under ``np.errstate(over="ignore")``; a finite row whose squares overflow is rescaled so
+    its norm stays finite.
+    """
+    if g.shape[1] == 1:
+        return np.abs(g[:, 0])
+    sq = g[:, 0] * g[:, 0]
+    for j in range(1, g.shape[1]):
+        sq += g[:, j] * g[:, j]
+    out = np.sqrt(sq)
+    if not np.isfinite(out).all():
+        big = np.isinf(out) & _all_rows(np.isfinite(g))
+        if big.any():
+            scale = np.max(np.abs(g[big]), axis=1, keepdims=True)
+            out[big] = scale[:, 0] * np.sqrt(np.sum((g[big] / scale) ** 2, axis=1))
+    return out
 
 
 def _is_overflow(f: np.ndarray) -> np.ndarray:

@@ -31,9 +31,7 @@ class ParamSpec:
     choices: tuple[str, ...] = ()
     log: bool = False  # a slider for it should be logarithmic
     help: str = ""
-    visible_if: Mapping[str, tuple[str, ...]] = field(
-        default_factory=lambda: MappingProxyType({})
-    )
+    visible_if: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
 
     def range_text(self) -> str:
         if self.kind == "choice":
@@ -50,7 +48,7 @@ class ParamSpec:
                     f"{owner}: {self.name} must be one of {', '.join(self.choices)} (got {value!r})"
                 )
             return value
-        if isinstance(value, bool) or isinstance(value, str):
+        if isinstance(value, (bool, str)):
             raise ValueError(f"{owner}: {self.name} must be a number (got {value!r})")
         arr = np.asarray(value, dtype=float)
         if arr.ndim > 1 or arr.size == 0:
@@ -168,9 +166,7 @@ def configure(spec: OptimizerSpec, params: Mapping[str, Any]) -> Optimizer:
         if key not in known:
             allowed = ", ".join(known) or "none"
             raise ValueError(f"{spec.name}: unknown parameter {key!r} (parameters: {allowed})")
-    values = {
-        p.name: p.validate(spec.name, params.get(p.name, p.default)) for p in spec.params
-    }
+    values = {p.name: p.validate(spec.name, params.get(p.name, p.default)) for p in spec.params}
     opt = Optimizer(spec, MappingProxyType(values))
     opt.rows()
     return opt

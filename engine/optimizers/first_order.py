@@ -30,7 +30,11 @@ def _gd_init(opt: Optimizer, probe: Probe, objective: Objective) -> None:
 def _gd_step(opt: Optimizer, probe: Probe, state: None, objective: Objective) -> StepOutput:
     p = opt.params
     lr = scheduled_lr(
-        p["schedule"], opt.col("lr"), probe.k, opt.col("step_size"), opt.col("gamma"),
+        p["schedule"],
+        opt.col("lr"),
+        probe.k,
+        opt.col("step_size"),
+        opt.col("gamma"),
         opt.col("decay"),
     )
     lr_rows = np.broadcast_to(np.ravel(np.asarray(lr, float)), (probe.x.shape[0],)).copy()
@@ -44,15 +48,27 @@ GD = OptimizerSpec(
         _lr(0.1),
         ParamSpec("schedule", "constant", kind="choice", choices=SCHEDULES, help="η schedule"),
         ParamSpec(
-            "step_size", 10, kind="int", low=1, help="updates between decays",
+            "step_size",
+            10,
+            kind="int",
+            low=1,
+            help="updates between decays",
             visible_if={"schedule": ("step",)},
         ),
         ParamSpec(
-            "gamma", 0.5, low=0.0, high=1.0, low_open=True, help="decay factor",
+            "gamma",
+            0.5,
+            low=0.0,
+            high=1.0,
+            low_open=True,
+            help="decay factor",
             visible_if={"schedule": ("step", "exp")},
         ),
         ParamSpec(
-            "decay", 0.1, low=0.0, help="η_k = η/(1 + decay·k)",
+            "decay",
+            0.1,
+            low=0.0,
+            help="η_k = η/(1 + decay·k)",
             visible_if={"schedule": ("inv_time",)},
         ),
     ),
@@ -62,7 +78,7 @@ GD = OptimizerSpec(
 )
 
 
-# -- SGD with momentum / Nesterov (torch.optim.SGD) -------------------------------------------------
+# -- SGD with momentum / Nesterov (torch.optim.SGD) -----------------------------------------------
 
 
 class MomentumState(NamedTuple):

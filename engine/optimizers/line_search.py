@@ -42,13 +42,13 @@ def wolfe_search(
             alpha = 0.5 * (alpha_prev + alpha)  # stepped into overflow: come back in
             continue
         if value > phi0 + c1 * alpha * dphi0 or (i > 0 and value >= phi_prev):
-            return _zoom(phi, phi0, dphi0, alpha_prev, phi_prev, dphi_prev, alpha, value,
-                         c1, c2, evals)
+            return _zoom(
+                phi, phi0, dphi0, alpha_prev, phi_prev, dphi_prev, alpha, value, c1, c2, evals
+            )
         if abs(slope) <= -c2 * dphi0:
             return LineSearchResult(alpha, True, evals)
         if slope >= 0:
-            return _zoom(phi, phi0, dphi0, alpha, value, slope, alpha_prev, phi_prev,
-                         c1, c2, evals)
+            return _zoom(phi, phi0, dphi0, alpha, value, slope, alpha_prev, phi_prev, c1, c2, evals)
         alpha_prev, phi_prev, dphi_prev = alpha, value, slope
         alpha = min(2.0 * alpha, alpha_max)
     return LineSearchResult(alpha_prev, alpha_prev > 0, evals)

@@ -66,7 +66,10 @@ NEWTON = OptimizerSpec(
             help="none / abs (|eigenvalues|) / damped (H + damping·I)",
         ),
         ParamSpec(
-            "damping", 1.0, low=0.0, help="added to the diagonal",
+            "damping",
+            1.0,
+            low=0.0,
+            help="added to the diagonal",
             visible_if={"hessian_fix": ("damped",)},
         ),
     ),

@@ -28,15 +28,36 @@ class LbfgsState(NamedTuple):
 
 def _line_search_params() -> tuple[ParamSpec, ...]:
     return (
-        ParamSpec("c1", 1e-4, low=0.0, high=1.0, low_open=True, high_open=True,
-                  help="Wolfe sufficient-decrease constant"),
-        ParamSpec("c2", 0.9, low=0.0, high=1.0, low_open=True, high_open=True,
-                  help="Wolfe curvature constant (c1 < c2)"),
+        ParamSpec(
+            "c1",
+            1e-4,
+            low=0.0,
+            high=1.0,
+            low_open=True,
+            high_open=True,
+            help="Wolfe sufficient-decrease constant",
+        ),
+        ParamSpec(
+            "c2",
+            0.9,
+            low=0.0,
+            high=1.0,
+            low_open=True,
+            high_open=True,
+            help="Wolfe curvature constant (c1 < c2)",
+        ),
     )
 
 
-def _search_row(objective: Objective, x: np.ndarray, f: float, g: np.ndarray, p: np.ndarray,
-                c1: float, c2: float) -> tuple[np.ndarray, bool]:
+def _search_row(
+    objective: Objective,
+    x: np.ndarray,
+    f: float,
+    g: np.ndarray,
+    p: np.ndarray,
+    c1: float,
+    c2: float,
+) -> tuple[np.ndarray, bool]:
     """Line search from x along p; returns (new point, ok)."""
 
     def phi(alpha: float) -> tuple[float, float]:
@@ -88,7 +109,10 @@ def _bfgs_step(opt: Optimizer, probe: Probe, state: BfgsState, objective: Object
             updated[i] = True
         x_new[i] = x_i
     return StepOutput(
-        x_new, BfgsState(h_all, updated), {"inv_hessian": h_all.copy()}, refused=refused,
+        x_new,
+        BfgsState(h_all, updated),
+        {"inv_hessian": h_all.copy()},
+        refused=refused,
         reason="line search found no acceptable step",
     )
 
@@ -114,8 +138,9 @@ def _lbfgs_init(opt: Optimizer, probe: Probe, objective: Objective) -> LbfgsStat
     return LbfgsState(tuple(() for _ in range(probe.x.shape[0])))
 
 
-def _lbfgs_step(opt: Optimizer, probe: Probe, state: LbfgsState, objective: Objective
-                ) -> StepOutput:
+def _lbfgs_step(
+    opt: Optimizer, probe: Probe, state: LbfgsState, objective: Objective
+) -> StepOutput:
     c1, c2 = opt.params["c1"], opt.params["c2"]
     memory = np.broadcast_to(np.asarray(opt.params["memory"]), probe.x.shape[:1])
     n, d = probe.x.shape
@@ -136,11 +161,14 @@ def _lbfgs_step(opt: Optimizer, probe: Probe, state: LbfgsState, objective: Obje
         y = objective.grad(x_i[None, :])[0] - g
         sy = float(s @ y)
         if np.isfinite(sy) and sy > CURVATURE_EPS:
-            pairs[i] = (*pairs[i], (s, y))[-int(memory[i]):]
+            pairs[i] = (*pairs[i], (s, y))[-int(memory[i]) :]
         x_new[i] = x_i
         inv_est[i] = np.stack([_two_loop(pairs[i], e) for e in np.eye(d)], axis=-1)
     return StepOutput(
-        x_new, LbfgsState(tuple(pairs)), {"inv_hessian": inv_est}, refused=refused,
+        x_new,
+        LbfgsState(tuple(pairs)),
+        {"inv_hessian": inv_est},
+        refused=refused,
         reason="line search found no acceptable step",
     )
 
@@ -157,8 +185,10 @@ BFGS = OptimizerSpec(
 LBFGS = OptimizerSpec(
     "lbfgs",
     "L-BFGS",
-    (ParamSpec("memory", 10, kind="int", low=1, high=100, help="curvature pairs kept"),
-     *_line_search_params()),
+    (
+        ParamSpec("memory", 10, kind="int", low=1, high=100, help="curvature pairs kept"),
+        *_line_search_params(),
+    ),
     _lbfgs_init,
     _lbfgs_step,
     batched=False,
