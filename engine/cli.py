@@ -222,3 +222,6 @@ def main(argv: Sequence[str]) -> int:
 def _one_line(exc: BaseException) -> str:
     text = str(exc).strip().replace("\n", " ")
     return text.removeprefix("descentlab trace: ").removeprefix("descentlab basin: ")
+
+
+import engine.basin_cli  # noqa: E402, F401  (registers the "basin" command)

@@ -86,9 +86,11 @@ class Run:
         # (tuple() of 65,536 kinds and a dict copy on every step cost more than the step itself)
         self._kind_view: tuple[str, ...] | None = None
         self._messages_view: Mapping[int, str] | None = None
-        self._unmoved = np.zeros(n, int)
+        self._unmoved = np.zeros(n, int)  # consecutive updates without any move, per row
+        self._any_unmoved = False
         try:
             self._f, self._g, self._gn = self._evaluate(x)
+            self._gn = _rescue_norms(self._g, self._gn)
         except Exception as exc:  # an objective that raises must not kill the app
             self._f, self._g, self._gn = (
                 np.full(n, np.nan),
@@ -155,6 +157,7 @@ class Run:
         if all_in and np.isfinite(f_new).all() and np.isfinite(gn_new).all():
             accept = moving  # the usual case: nothing blew up, nothing is undefined
         else:
+            gn_new = _rescue_norms(g_new, gn_new)
             blown = ~_all_rows(in_bounds) | np.isinf(f_new)
             # NaN (e.g. log of a negative) means "undefined here", not a blow-up
             defined = np.isfinite(f_new) & _all_rows(np.isfinite(g_new))
@@ -179,14 +182,19 @@ class Run:
             self._stop(undefined, FAILED, "stepped where E or ∇E is undefined")
         still = accept  # accepted rows were not stopped above
         # one update without a move is normal (iRprop pauses a coordinate after a sign flip);
-        # two in a row means nothing will move any more
-        unmoved = still & _all_rows(x_new == x_old)
-        if unmoved.any() or self._unmoved.any():
+        # two in a row means nothing will move any more. (For finite floats, x − x_old == 0
+        # exactly when x == x_old; when every coordinate moved, no row can be unmoved.)
+        displacement = x - x_old
+        no_move = None
+        if self._any_unmoved or not displacement.all():
+            unmoved = still & ~_any_rows(displacement != 0.0)
             self._unmoved = np.where(unmoved, self._unmoved + 1, 0)
-        self._check_converged(self._gn, still, self._unmoved >= 2)
+            self._any_unmoved = bool(unmoved.any())
+            no_move = self._unmoved >= 2
+        self._check_converged(self._gn, still, no_move)
         if self.iteration >= self.max_steps:
             self._status[self._status == RUNNING] = MAX_STEPS
-        return self._record(x - x_old, out.visible)
+        return self._record(displacement, out.visible)
 
     def __iter__(self) -> Iterator[StepRecord]:
         """Yield records after each update until every row has stopped."""
@@ -213,10 +221,11 @@ class Run:
         with np.errstate(all="ignore"):
             if type(obj) is Objective:
                 n, d = x.shape
+                cols = (*x.T,)
                 f = np.empty(n)
                 g = np.empty((n, d))
-                f[:] = obj.f(*x.T)
-                parts = obj.grad_components(*x.T)
+                f[:] = obj.f(*cols)
+                parts = obj.grad_components(*cols)
                 if len(parts) != d:
                     raise ValueError(f"{obj.name}: ∇E has {len(parts)} components, expected {d}")
                 for j, part in enumerate(parts):
@@ -244,8 +253,11 @@ class Run:
     def _check_converged(
         self, grad_norm: np.ndarray, rows: np.ndarray, no_move: np.ndarray | None = None
     ) -> None:
+        small = grad_norm <= self.tol
+        if not small.any() and (no_move is None or not no_move.any()):
+            return
         running = self._status == RUNNING
-        done = rows & running & (grad_norm <= self.tol)
+        done = rows & running & small
         if no_move is not None:
             done |= no_move & running
         if not done.any():
@@ -309,20 +321,24 @@ def _any_rows(mask: np.ndarray) -> np.ndarray:
 def _row_norms(g: np.ndarray) -> np.ndarray:
     """Euclidean norm of each row of g (n, d): the values of np.linalg.norm(g, axis=1), faster.
 
-    Call under ``np.errstate(over="ignore")``; a finite row whose squares overflow is rescaled so
-    its norm stays finite.
+    Call under ``np.errstate(over="ignore")``; see _rescue_norms for rows whose squares overflow.
     """
     if g.shape[1] == 1:
         return np.abs(g[:, 0])
     sq = g[:, 0] * g[:, 0]
     for j in range(1, g.shape[1]):
         sq += g[:, j] * g[:, j]
-    out = np.sqrt(sq)
-    if not np.isfinite(out).all():
-        big = np.isinf(out) & _all_rows(np.isfinite(g))
-        if big.any():
-            scale = np.max(np.abs(g[big]), axis=1, keepdims=True)
-            out[big] = scale[:, 0] * np.sqrt(np.sum((g[big] / scale) ** 2, axis=1))
+    return np.sqrt(sq)
+
+
+def _rescue_norms(g: np.ndarray, norms: np.ndarray) -> np.ndarray:
+    """Recompute, by rescaling, the norms of finite rows of g whose squares overflowed to inf."""
+    big = np.isinf(norms) & _all_rows(np.isfinite(g))
+    if not big.any():
+        return norms
+    out = norms.copy()
+    scale = np.max(np.abs(g[big]), axis=1, keepdims=True)
+    out[big] = scale[:, 0] * np.sqrt(np.sum((g[big] / scale) ** 2, axis=1))
     return out
 
 

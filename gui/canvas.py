@@ -6,9 +6,12 @@ iterates as points on it (the zig-zag between them shows the step-size regime).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtWidgets import QGraphicsItem
 
 from engine.objective import Objective
 from gui import theme
@@ -16,44 +19,87 @@ from gui.surface import SurfaceData
 
 
 class Trail:
-    """One racer's path on the canvas: a line with a dark outline and a head marker."""
+    """One racer's path: a cached settled part, a live tail (both outlined), and a head marker.
+
+    Only the tail (at most a few hundred points) is re-rendered each frame; the settled part is
+    re-rendered when it grows by a block, so frame time stays flat however long the run.
+    """
 
     def __init__(self, plot: pg.PlotItem, color: str, sizes: theme.Sizes) -> None:
         self.color = color
-        self.line = pg.PlotDataItem(
-            pen=pg.mkPen(color, width=sizes.trail_width),
-            shadowPen=pg.mkPen(theme.TRAIL_OUTLINE, width=sizes.trail_width + 2.5),
-            symbol="o",
-            symbolSize=max(4.0, sizes.trail_width + 2),
-            symbolBrush=color,
-            symbolPen=pg.mkPen(theme.TRAIL_OUTLINE, width=1),
-            antialias=True,
-        )
+        self.settled = self._line(sizes)
+        # PlotDataItem paints through its child curve/scatter items: cache those
+        for child in (self.settled.curve, self.settled.scatter):
+            child.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self.tail = self._line(sizes)
+        self.line = self.tail  # the legend's sample
         self.head = pg.ScatterPlotItem(
             size=sizes.head_size,
             brush=pg.mkBrush(color),
             pen=pg.mkPen("#000000", width=2),
             symbol="o",
         )
-        self.line.setZValue(20)
-        self.head.setZValue(22)
-        plot.addItem(self.line)
-        plot.addItem(self.head)
+        self.settled_key: object = None
+        self._symbols = True
+        for item, z in ((self.settled, 20), (self.tail, 21), (self.head, 22)):
+            item.setZValue(z)
+            plot.addItem(item)
 
-    def set_points(self, xs: np.ndarray, ys: np.ndarray, head: tuple[float, float] | None) -> None:
-        many = len(xs) > 300
-        self.line.setSymbol(None if many else "o")
-        self.line.setData(xs, ys)
-        self.head.setData([head[0]], [head[1]]) if head else self.head.clear()
+    def _line(self, sizes: theme.Sizes) -> pg.PlotDataItem:
+        return pg.PlotDataItem(
+            pen=pg.mkPen(self.color, width=sizes.trail_width),
+            shadowPen=pg.mkPen(theme.TRAIL_OUTLINE, width=sizes.trail_width + 2.5),
+            symbolSize=max(4.0, sizes.trail_width + 2),
+            symbolBrush=self.color,
+            symbolPen=pg.mkPen(theme.TRAIL_OUTLINE, width=1),
+            antialias=True,
+        )
+
+    def set_path(
+        self,
+        settled_key: object,
+        settled: Callable[[], tuple[np.ndarray, np.ndarray]],
+        tail: tuple[np.ndarray, np.ndarray],
+    ) -> None:
+        """Draw the path; ``settled`` is only called when ``settled_key`` changed."""
+        if settled_key != self.settled_key:
+            self.settled_key = settled_key
+            xs, ys = settled()
+            self._symbols = len(xs) <= 300  # dots on every iterate while the run is short
+            self.settled.setSymbol("o" if self._symbols else None)
+            self.settled.setData(xs, ys)
+        xs, ys = tail
+        self.tail.setSymbol("o" if self._symbols else None)
+        self.tail.setData(xs, ys)
+        if len(xs):
+            self.head.setData([xs[-1]], [ys[-1]])
+        else:
+            self.head.clear()
+
+    def data(self) -> tuple[np.ndarray, np.ndarray]:
+        """All drawn points, settled part first (the tail repeats the junction point)."""
+        parts = [self.settled.getData(), self.tail.getData()]
+        xs, ys = [np.empty(0) if a is None else a for a in parts[0]]
+        tx, ty = [np.empty(0) if a is None else a for a in parts[1]]
+        if len(xs) and len(tx):
+            tx, ty = tx[1:], ty[1:]
+        return np.concatenate([xs, tx]), np.concatenate([ys, ty])
+
+    def clear(self) -> None:
+        self.settled_key = None
+        self.settled.setData([], [])
+        self.tail.setData([], [])
+        self.head.clear()
 
     def apply_sizes(self, sizes: theme.Sizes) -> None:
-        self.line.setPen(pg.mkPen(self.color, width=sizes.trail_width))
-        self.line.setShadowPen(pg.mkPen(theme.TRAIL_OUTLINE, width=sizes.trail_width + 2.5))
+        for line in (self.settled, self.tail):
+            line.setPen(pg.mkPen(self.color, width=sizes.trail_width))
+            line.setShadowPen(pg.mkPen(theme.TRAIL_OUTLINE, width=sizes.trail_width + 2.5))
         self.head.setSize(sizes.head_size)
 
     def remove(self, plot: pg.PlotItem) -> None:
-        plot.removeItem(self.line)
-        plot.removeItem(self.head)
+        for item in (self.settled, self.tail, self.head):
+            plot.removeItem(item)
 
 
 class SurfaceCanvas(pg.GraphicsLayoutWidget):
@@ -141,10 +187,9 @@ class SurfaceCanvas(pg.GraphicsLayoutWidget):
 
     def show_surface(self, surface: SurfaceData) -> None:
         self.surface = surface
-        for item in self.contours:
-            self.plot.removeItem(item)
-        self.contours = []
         if self.dim == 1:
+            for item in self.contours:
+                item.setData([], [])
             self.curve.setData(
                 surface.xs, np.where(np.isfinite(surface.z), surface.z, np.nan), connect="finite"
             )
@@ -158,11 +203,17 @@ class SurfaceCanvas(pg.GraphicsLayoutWidget):
         self.colorbar.setLevels(surface.display_range)
         self.colorbar.setLabel("left", "log₁₀(E − Emin + δ)" if surface.log_scale else "E")
         pen = pg.mkPen(theme.CONTOUR_COLOR, width=1)
-        for _, xs, ys in surface.contours:
-            item = pg.PlotDataItem(xs, ys, pen=pen, connect="finite")
+        while len(self.contours) < len(surface.contours):  # items are reused across surfaces
+            item = pg.PlotDataItem(pen=pen)
             item.setZValue(-5)
             self.plot.addItem(item)
             self.contours.append(item)
+        for i, item in enumerate(self.contours):
+            if i < len(surface.contours):
+                _, xs, ys = surface.contours[i]
+                item.setData(xs, ys, connect="finite")
+            else:
+                item.setData([], [])
 
     # -- racers ----------------------------------------------------------------------------------
     def set_racers(self, racers: dict[int, tuple[str, str]]) -> None:
@@ -177,21 +228,37 @@ class SurfaceCanvas(pg.GraphicsLayoutWidget):
             self.legend.addItem(self.trails[rid].line, title)
 
     def set_trail(
-        self, racer_id: int, points: np.ndarray, losses: np.ndarray | None = None
+        self,
+        racer_id: int,
+        settled_key: object,
+        settled: Callable[[], np.ndarray],
+        tail: np.ndarray,
     ) -> None:
+        """Draw a racer's path from positions (n, d); in 1-D the points sit on the curve E(w)."""
         trail = self.trails.get(racer_id)
-        if trail is None or len(points) == 0:
+        if trail is None or len(tail) == 0:
             return
+        trail.set_path(settled_key, lambda: self._xy(settled()), self._xy(tail))
+
+    def _xy(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if len(points) == 0:
+            return np.empty(0), np.empty(0)
         if self.dim == 1:
-            xs = points[:, 0]
-            ys = losses if losses is not None else self.objective.value(points)
-        else:
-            xs, ys = points[:, 0], points[:, 1]
-        trail.set_points(xs, ys, (float(xs[-1]), float(ys[-1])))
+            ys = self.objective.value(points) if self.objective is not None else points[:, 0]
+            return points[:, 0], np.where(np.isfinite(ys), ys, np.nan)
+        return points[:, 0], points[:, 1]
+
+    def pixel_size(self) -> tuple[float, float]:
+        """Data units per screen pixel along x and y (for pixel-level trail thinning)."""
+        rect = self.view.viewRect()
+        box = self.view.sceneBoundingRect()
+        if box.width() <= 0 or box.height() <= 0:
+            return (rect.width() / 800 or 1e-9, rect.height() / 800 or 1e-9)
+        return (rect.width() / box.width() or 1e-9, rect.height() / box.height() or 1e-9)
 
     def clear_trails(self) -> None:
         for trail in self.trails.values():
-            trail.set_points(np.empty(0), np.empty(0), None)
+            trail.clear()
 
     def set_start(self, point: tuple[float, ...] | None) -> None:
         if point is None:

@@ -14,6 +14,7 @@ from engine.run import StepRecord
 
 FULL_RECORDS_KEPT = 2000
 TRAIL_POINTS = 3000  # most points drawn per trail; older parts are thinned
+SETTLE_BLOCK = 256  # trails and loss curves are drawn as a cached settled part + a live tail
 
 
 class RacerHistory:
@@ -26,6 +27,7 @@ class RacerHistory:
         self._g = np.empty(1024)
         self.count = 0  # number of stored points (iterations 0..count-1)
         self.cursor: int | None = None  # None: follow the latest; else the shown iteration
+        self.epoch = 0  # bumped when the stored past changes (truncation), to invalidate caches
         self._records: deque[StepRecord] = deque(maxlen=FULL_RECORDS_KEPT)
 
     # -- writing ---------------------------------------------------------------------------------
@@ -44,6 +46,7 @@ class RacerHistory:
     def truncate(self, iteration: int) -> None:
         """Forget everything after ``iteration`` (a rewind that the user then continues from)."""
         self.count = min(self.count, iteration + 1)
+        self.epoch += 1
         while self._records and self._records[-1].iteration > iteration:
             self._records.pop()
         self.cursor = None
@@ -97,10 +100,30 @@ class RacerHistory:
         end = self.count if upto is None else min(upto + 1, self.count)
         return self._f[:end]
 
-    def trail(self, upto: int | None = None, budget: int = TRAIL_POINTS) -> np.ndarray:
-        """Positions to draw: all of a short run; for a long run, the recent part in full and the
-        older part thinned (always keeping the start), so drawing cost stays flat."""
-        pts = self.positions(upto)
+    def settled_until(self, upto: int | None = None) -> int:
+        """The iteration up to which the drawing is settled (changes every SETTLE_BLOCK steps):
+        everything before it is drawn once and cached, only the tail after it is redrawn."""
+        last = self.latest_iteration if upto is None else min(upto, self.latest_iteration)
+        return max(0, (last // SETTLE_BLOCK) * SETTLE_BLOCK)
+
+    def trail(
+        self,
+        upto: int | None = None,
+        budget: int = TRAIL_POINTS,
+        pixel: tuple[float, ...] | None = None,
+        start: int = 0,
+    ) -> np.ndarray:
+        """Positions to draw, so that drawing cost stays flat however long the run:
+        consecutive points within one screen pixel of each other are merged (``pixel`` = data
+        units per pixel), and a run still longer than ``budget`` keeps its recent half in full
+        and thins the older part. The start and the head are always kept."""
+        pts = self.positions(upto)[start:]
+        if pixel is not None and len(pts) > 2:
+            cells = np.floor(pts / np.asarray(pixel, float)[: pts.shape[1]])
+            keep = np.ones(len(pts), bool)
+            keep[1:] = np.any(cells[1:] != cells[:-1], axis=1)
+            keep[-1] = True
+            pts = pts[keep]
         if len(pts) <= budget:
             return pts
         recent = budget // 2

@@ -1,12 +1,51 @@
-"""Loss against iteration for every racer, in the racers' colours, with a hover readout."""
+"""Loss against iteration for every racer, in the racers' colours, with a hover readout.
+
+Like the trails, each curve is a cached settled part plus a live tail, and the axes grow in
+steps (x to the next "nice" length, y by whole decades) so the cache survives between frames.
+"""
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF
+from PySide6.QtWidgets import QGraphicsItem
 
 from gui import theme
+
+
+def nice_ceiling(value: float) -> float:
+    """The next of 1, 2, 5 × 10^k at or above ``value``."""
+    if value <= 10:
+        return 10.0
+    exp = math.floor(math.log10(value))
+    for m in (1, 2, 5, 10):
+        if m * 10**exp >= value:
+            return float(m * 10**exp)
+    return float(10 ** (exp + 1))
+
+
+class LossCurve:
+    """One racer's loss curve: settled part (cached) + tail."""
+
+    def __init__(self, plot: pg.PlotItem, color: str, width: float) -> None:
+        self.settled = pg.PlotDataItem(pen=pg.mkPen(color, width=width))
+        self.settled.curve.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self.tail = pg.PlotDataItem(pen=pg.mkPen(color, width=width))
+        for item in (self.settled, self.tail):
+            item.setDownsampling(auto=True, method="peak")
+            plot.addItem(item)
+        self.key: object = None
+
+    def set_pen(self, color: str, width: float) -> None:
+        for item in (self.settled, self.tail):
+            item.setPen(pg.mkPen(color, width=width))
+
+    def remove(self, plot: pg.PlotItem) -> None:
+        plot.removeItem(self.settled)
+        plot.removeItem(self.tail)
 
 
 class LossPlot(pg.PlotWidget):
@@ -18,11 +57,15 @@ class LossPlot(pg.PlotWidget):
         self.plot.setMenuEnabled(False)
         self.plot.setLabel("bottom", "iteration k")
         self.plot.setLabel("left", "E(w_k)")
-        self.plot.showGrid(x=True, y=True, alpha=0.25)
-        self.curves: dict[int, pg.PlotDataItem] = {}
+        # no grid: with log ticks it costs more to paint than all the curves together
+        self.plot.getViewBox().disableAutoRange()
+        self.curves: dict[int, LossCurve] = {}
+        self.colors: dict[int, str] = {}
         self.titles: dict[int, str] = {}
-        self._data: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._data: dict[int, np.ndarray] = {}
+        self._summary: dict[int, tuple[float, float] | None] = {}  # finite min/max per racer
         self._log = False
+        self._range: tuple[float, float, float] | None = None  # (x_max, y_lo, y_hi)
         self.readout = pg.TextItem(color="#f0f0f0", anchor=(0, 1), fill=pg.mkBrush(20, 20, 28, 210))
         self.readout.setZValue(50)
         self.readout.hide()
@@ -36,44 +79,91 @@ class LossPlot(pg.PlotWidget):
     def set_racers(self, racers: dict[int, tuple[str, str]]) -> None:
         for rid in list(self.curves):
             if rid not in racers:
-                self.plot.removeItem(self.curves.pop(rid))
+                self.curves.pop(rid).remove(self.plot)
                 self._data.pop(rid, None)
+                self._summary.pop(rid, None)
         for rid, (color, title) in racers.items():
             self.titles[rid] = title
+            self.colors[rid] = color
             if rid in self.curves:
-                self.curves[rid].setPen(pg.mkPen(color, width=self.sizes.trail_width))
-                continue
-            curve = pg.PlotDataItem(pen=pg.mkPen(color, width=self.sizes.trail_width))
-            curve.setDownsampling(auto=True, method="peak")
-            curve.setClipToView(True)
-            self.plot.addItem(curve)
-            self.curves[rid] = curve
+                self.curves[rid].set_pen(color, self.sizes.trail_width)
+            else:
+                self.curves[rid] = LossCurve(self.plot, color, self.sizes.trail_width)
 
-    def set_losses(self, racer_id: int, losses: np.ndarray) -> None:
+    def set_losses(self, racer_id: int, losses: np.ndarray, settled_key: object = None) -> None:
+        """Show E(w_0..w_k); the part before ``settled_key[0]`` is redrawn only when it changes."""
         curve = self.curves.get(racer_id)
         if curve is None:
             return
-        ks = np.arange(len(losses), dtype=float)
         ys = np.where(np.isfinite(losses), losses, np.nan)
-        self._data[racer_id] = (ks, ys)
-        self._update_log_mode()
-        curve.setData(ks, ys, connect="finite")
+        self._data[racer_id] = ys
+        finite = ys[np.isfinite(ys)]
+        self._summary[racer_id] = (
+            (float(finite.min()), float(finite.max())) if finite.size else None
+        )
+        log_changed = self._update_log_mode()
+        settled = settled_key[0] if isinstance(settled_key, tuple) else 0
+        settled = min(settled, len(ys) - 1) if len(ys) else 0
+        if settled_key != curve.key or log_changed:
+            curve.key = settled_key
+            ks = np.arange(settled + 1, dtype=float)
+            curve.settled.setData(ks, ys[: settled + 1], connect="finite")
+        ks = np.arange(settled, len(ys), dtype=float)
+        curve.tail.setData(ks, ys[settled:], connect="finite")
+        self._update_range()
 
     def clear_losses(self) -> None:
         self._data.clear()
+        self._summary.clear()
         for curve in self.curves.values():
-            curve.setData([], [])
+            curve.key = None
+            curve.settled.setData([], [])
+            curve.tail.setData([], [])
         self.readout.hide()
         self.dot.clear()
+        self._range = None
 
-    def _update_log_mode(self) -> None:
-        values = [ys[np.isfinite(ys)] for _, ys in self._data.values()]
-        values = [v for v in values if v.size]
-        want_log = bool(values) and all(float(v.min()) > 0 for v in values)
-        if want_log != self._log:
-            self._log = want_log
-            self.plot.setLogMode(x=False, y=want_log)
-            self.plot.setLabel("left", "E(w_k)  (log scale)" if want_log else "E(w_k)")
+    def curve_data(self, racer_id: int) -> tuple[np.ndarray, np.ndarray]:
+        ys = self._data.get(racer_id, np.empty(0))
+        return np.arange(len(ys), dtype=float), ys
+
+    def _update_log_mode(self) -> bool:
+        values = [v for v in self._summary.values() if v is not None]
+        want_log = bool(values) and all(lo > 0 for lo, _ in values)
+        if want_log == self._log:
+            return False
+        self._log = want_log
+        self.plot.setLogMode(x=False, y=want_log)
+        self.plot.setLabel("left", "E(w_k)  (log scale)" if want_log else "E(w_k)")
+        self._range = None
+        for curve in self.curves.values():
+            curve.key = None
+        return True
+
+    def _update_range(self) -> None:
+        """Grow the view in steps so cached curves stay valid between frames."""
+        finite = [v for v in self._summary.values() if v is not None]
+        if not finite:
+            return
+        k_max = max(len(ys) for ys in self._data.values()) - 1
+        lo = min(v[0] for v in finite)
+        hi = max(v[1] for v in finite)
+        if self._log:
+            lo, hi = math.floor(math.log10(lo)), math.ceil(math.log10(hi))
+            if hi <= lo:
+                hi = lo + 1
+        else:
+            pad = 0.05 * (hi - lo if hi > lo else max(abs(hi), 1.0))
+            lo, hi = lo - pad, hi + pad
+        old = self._range
+        x_max = old[0] if old and k_max <= old[0] else nice_ceiling(max(k_max * 1.25, 10))
+        if old and old[0] == x_max and old[1] <= lo and hi <= old[2]:
+            return
+        if old and not self._log:  # linear: widen generously so it does not change every frame
+            lo = min(lo, old[1]) if old[1] <= lo + (hi - lo) else lo
+            hi = max(hi, old[2])
+        self._range = (x_max, lo, hi)
+        self.plot.getViewBox().setRange(xRange=(0, x_max), yRange=(lo, hi), padding=0)
 
     def apply_sizes(self, sizes: theme.Sizes) -> None:
         self.sizes = sizes
@@ -83,9 +173,8 @@ class LossPlot(pg.PlotWidget):
             axis = self.plot.getAxis(name)
             axis.setStyle(tickFont=font)
             axis.label.setFont(font)
-        for curve in self.curves.values():
-            pen = curve.opts["pen"]
-            curve.setPen(pg.mkPen(pen.color(), width=sizes.trail_width))
+        for rid, curve in self.curves.items():
+            curve.set_pen(self.colors[rid], sizes.trail_width)
 
     def _hover(self, scene_pos: QPointF) -> None:
         vb = self.plot.getViewBox()
@@ -94,11 +183,11 @@ class LossPlot(pg.PlotWidget):
             self.dot.clear()
             return
         p = vb.mapSceneToView(scene_pos)
-        k = int(round(p.x()))
+        k = round(p.x())
         best = None
-        for rid, (_, ys) in self._data.items():
-            if 0 <= k < len(ys) and np.isfinite(ys[k]):
-                shown = np.log10(ys[k]) if self._log else ys[k]
+        for rid, ys in self._data.items():
+            if 0 <= k < len(ys) and np.isfinite(ys[k]) and (ys[k] > 0 or not self._log):
+                shown = math.log10(ys[k]) if self._log else ys[k]
                 dist = abs(shown - p.y())
                 if best is None or dist < best[0]:
                     best = (dist, rid, ys[k], shown)

@@ -240,16 +240,19 @@ class RaceController(QObject):
         if not self._dirty:
             return
         self._dirty = False
+        pixel = self.canvas.pixel_size() if self.objective and self.objective.dim == 2 else None
         for rid, history in self.histories.items():
             if history.count == 0:
                 continue
             upto = self.cursor
-            pts = history.trail(upto)
-            losses = None
-            if self.objective is not None and self.objective.dim == 1:
-                losses = self.objective.value(pts)
-            self.canvas.set_trail(rid, pts, losses)
-            self.loss_plot.set_losses(rid, history.losses(upto))
+            settled = history.settled_until(upto)
+            self.canvas.set_trail(
+                rid,
+                (settled, pixel, history.epoch),
+                lambda h=history, s=settled: h.trail(s, pixel=pixel),
+                history.trail(upto, pixel=pixel, start=settled),
+            )
+            self.loss_plot.set_losses(rid, history.losses(upto), (settled, history.epoch))
             record = history.record_at(
                 history.shown_iteration if upto is None else min(upto, history.latest_iteration)
             )

@@ -37,7 +37,9 @@ def _gd_step(opt: Optimizer, probe: Probe, state: None, objective: Objective) ->
         opt.col("gamma"),
         opt.col("decay"),
     )
-    lr_rows = np.broadcast_to(np.ravel(np.asarray(lr, float)), (probe.x.shape[0],)).copy()
+    n = probe.x.shape[0]
+    # one η for all rows, or per-row η shaped (n, 1); np.full is the cheap case for a single start
+    lr_rows = np.full(n, float(lr)) if np.ndim(lr) == 0 else np.array(lr, float).reshape(n)
     return StepOutput(probe.x - lr * probe.g, state, {"lr": lr_rows})
 
 

@@ -70,6 +70,11 @@ def _search_row(
     return x + result.alpha * p, result.ok
 
 
+def _per_row(value: float | np.ndarray, n: int) -> np.ndarray:
+    """A scalar or per-row hyperparameter as n floats, one per row."""
+    return np.broadcast_to(np.asarray(value, float), (n,))
+
+
 def _descent_direction(h_inv: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, bool]:
     p = -h_inv @ g
     if not np.all(np.isfinite(p)) or p @ g >= 0:
@@ -83,7 +88,11 @@ def _bfgs_init(opt: Optimizer, probe: Probe, objective: Objective) -> BfgsState:
 
 
 def _bfgs_step(opt: Optimizer, probe: Probe, state: BfgsState, objective: Objective) -> StepOutput:
-    c1, c2 = opt.params["c1"], opt.params["c2"]
+    # c1, c2 may be per-row arrays (a sweep): each row searches with its own constants
+    c1, c2 = (
+        _per_row(opt.params["c1"], probe.x.shape[0]),
+        _per_row(opt.params["c2"], probe.x.shape[0]),
+    )
     x_new = probe.x.copy()
     h_all = state.inv_hess.copy()
     updated = state.updated.copy()
@@ -94,7 +103,7 @@ def _bfgs_step(opt: Optimizer, probe: Probe, state: BfgsState, objective: Object
         p, reset = _descent_direction(h_all[i], g)
         if reset:
             h_all[i], updated[i] = eye, False
-        x_i, ok = _search_row(objective, probe.x[i], float(probe.f[i]), g, p, c1, c2)
+        x_i, ok = _search_row(objective, probe.x[i], float(probe.f[i]), g, p, c1[i], c2[i])
         if not ok:
             refused[i] = True
             continue
@@ -141,7 +150,11 @@ def _lbfgs_init(opt: Optimizer, probe: Probe, objective: Objective) -> LbfgsStat
 def _lbfgs_step(
     opt: Optimizer, probe: Probe, state: LbfgsState, objective: Objective
 ) -> StepOutput:
-    c1, c2 = opt.params["c1"], opt.params["c2"]
+    # c1, c2 may be per-row arrays (a sweep): each row searches with its own constants
+    c1, c2 = (
+        _per_row(opt.params["c1"], probe.x.shape[0]),
+        _per_row(opt.params["c2"], probe.x.shape[0]),
+    )
     memory = np.broadcast_to(np.asarray(opt.params["memory"]), probe.x.shape[:1])
     n, d = probe.x.shape
     x_new = probe.x.copy()
@@ -153,7 +166,7 @@ def _lbfgs_step(
         p = -_two_loop(pairs[i], g)
         if not np.all(np.isfinite(p)) or p @ g >= 0:
             pairs[i], p = (), -g
-        x_i, ok = _search_row(objective, probe.x[i], float(probe.f[i]), g, p, c1, c2)
+        x_i, ok = _search_row(objective, probe.x[i], float(probe.f[i]), g, p, c1[i], c2[i])
         if not ok:
             refused[i] = True
             continue

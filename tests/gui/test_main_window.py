@@ -80,7 +80,7 @@ def test_step_back_is_a_true_rewind(qtbot, window):
     qtbot.waitUntil(lambda: window.race.cursor == 3)
     assert np.allclose(window.race.shown_point(rid), third)
     window.race.draw_frame()
-    xs, ys = window.canvas.trails[rid].line.getData()
+    xs, ys = window.canvas.trails[rid].data()
     assert len(xs) == 4 and np.isclose(xs[-1], third[0]) and np.isclose(ys[-1], third[1])
     # continuing from the rewound point recomputes the same step 4 (deterministic engine)
     fourth_before = window.race.histories[rid].point(4)
@@ -97,7 +97,7 @@ def test_reset_clears_trails(qtbot, window):
     qtbot.waitUntil(lambda: all(h.count <= 1 for h in window.race.histories.values()))
     window.race.draw_frame()
     for rid in ids:
-        xs, _ = window.canvas.trails[rid].line.getData()
+        xs, _ = window.canvas.trails[rid].data()
         assert xs is None or len(xs) <= 1
 
 
@@ -138,7 +138,7 @@ def test_divergence_shows_badge_and_draws_no_nan(qtbot, window):
     qtbot.waitUntil(lambda: status_of(window, gd_id) == "diverged", timeout=5000)
     window.race.draw_frame()
     assert window.racers_panel.cards[gd_id].badge.text() == "diverged"
-    xs, ys = window.canvas.trails[gd_id].line.getData()
+    xs, ys = window.canvas.trails[gd_id].data()
     assert np.all(np.isfinite(xs)) and np.all(np.isfinite(ys))
     newton_id = window.racers_panel.racers[1].racer_id
     assert status_of(window, newton_id) != "diverged"

@@ -1,0 +1,427 @@
+"""What every overlay shares: the frame it draws, item groups per racer, arrows, labels, and the
+display geometry that keeps anything non-finite (or absurdly far away) out of pyqtgraph.
+
+An overlay never computes optimizer quantities: it draws what the engine put in the racers'
+StepRecords. The only arithmetic here is display geometry (pixel scaling, clipping, angles).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+
+from engine.objective import Objective
+from engine.run import StepRecord
+from gui import theme
+from gui.history import RacerHistory
+from gui.overlays import style
+from gui.racers import RacerConfig
+
+Box = tuple[float, float, float, float]  # x0, x1, y0, y1 in data (display) coordinates
+
+SUBSCRIPTS = str.maketrans("0123456789-", "₀₁₂₃₄₅₆₇₈₉₋")
+SUPERSCRIPTS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+
+
+# -- the frame ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RacerFrame:
+    """One racer as currently shown (live or rewound)."""
+
+    racer_id: int
+    config: RacerConfig
+    record: StepRecord
+    history: RacerHistory
+    k: int  # the shown iteration (== record.iteration)
+    head: np.ndarray  # (d,) the shown point in parameter space
+    head_xy: tuple[float, float]  # where the head is drawn: (x, y) in 2-D, (w, E(w)) in 1-D
+    duplicate: bool = False  # drawn at the same pixel as an earlier racer's head
+
+    @property
+    def color(self) -> str:
+        return self.config.color
+
+    def point_xy(self, iteration: int) -> tuple[float, float] | None:
+        """The display position of an earlier iteration of this racer (None if unknown/non-finite)."""
+        if not 0 <= iteration < self.history.count:
+            return None
+        p = self.history.point(iteration)
+        if p.shape[0] == 1:
+            y = float(self.history.losses(iteration)[iteration])
+            xy = (float(p[0]), y)
+        else:
+            xy = (float(p[0]), float(p[1]))
+        return xy if all(math.isfinite(v) for v in xy) else None
+
+
+@dataclass(frozen=True)
+class Frame:
+    """Everything an overlay needs to draw one frame."""
+
+    dim: int
+    objective: Objective | None
+    racers: tuple[RacerFrame, ...]
+    all_racers: tuple[RacerConfig, ...]
+    view: Box  # the visible data rectangle
+    pixel: tuple[float, float]  # data units per screen pixel along x and y
+    plot_px: tuple[float, float]  # plot area size in pixels
+    sizes: theme.Sizes
+
+    @property
+    def short_side_px(self) -> float:
+        return max(60.0, min(self.plot_px))
+
+    def far_box(self, factor: float = 3.0) -> Box:
+        """The view grown ``factor`` times about its centre: geometry is clipped to this."""
+        x0, x1, y0, y1 = self.view
+        cx, cy = 0.5 * (x0 + x1), 0.5 * (y0 + y1)
+        hx, hy = 0.5 * factor * (x1 - x0), 0.5 * factor * (y1 - y0)
+        return (cx - hx, cx + hx, cy - hy, cy + hy)
+
+    def to_px(self, v: Sequence[float]) -> tuple[float, float]:
+        """A data-space displacement in pixels (screen y up)."""
+        return (v[0] / self.pixel[0], v[1] / self.pixel[1])
+
+    def along(self, direction: Sequence[float], length_px: float) -> np.ndarray | None:
+        """The data-space vector along ``direction`` that is ``length_px`` pixels long on screen."""
+        d = np.asarray(direction, float)
+        if not np.all(np.isfinite(d)):
+            return None
+        vx, vy = self.to_px(d)
+        n = math.hypot(vx, vy)
+        if not math.isfinite(n) or n == 0.0:
+            return None
+        return d * (length_px / n)
+
+    def offset(self, xy: Sequence[float], dx_px: float, dy_px: float) -> tuple[float, float]:
+        """A point moved by a pixel offset (screen y up)."""
+        return (xy[0] + dx_px * self.pixel[0], xy[1] + dy_px * self.pixel[1])
+
+
+# -- small helpers -----------------------------------------------------------------------------------
+def fmt(value: float, digits: int = 3) -> str:
+    """A number for a projector: few digits, a real minus sign, ∞, and 1.2·10⁻⁵ style exponents."""
+    v = float(value)
+    if math.isnan(v):
+        return "—"
+    if math.isinf(v):
+        return "∞" if v > 0 else "−∞"
+    if v == 0:
+        return "0"
+    if 1e-3 <= abs(v) < 1e5:
+        text = np.format_float_positional(
+            v, precision=digits, unique=False, fractional=False, trim="-"
+        )
+    else:
+        mantissa, exp = f"{v:.{digits - 1}e}".split("e")
+        mantissa = mantissa.rstrip("0").rstrip(".")
+        text = f"{mantissa}·10{str(int(exp)).translate(SUPERSCRIPTS)}"
+    return text.replace("-", "−")
+
+
+def sub(n: int | str) -> str:
+    """Subscript digits: sub(12) == '₁₂'."""
+    return str(n).translate(SUBSCRIPTS)
+
+
+def finite(*values: Any) -> bool:
+    return all(bool(np.all(np.isfinite(np.asarray(v, float)))) for v in values)
+
+
+def unit(v: np.ndarray) -> np.ndarray | None:
+    """v / ‖v‖ without overflow (None for a zero or non-finite vector)."""
+    v = np.asarray(v, float)
+    if not np.all(np.isfinite(v)):
+        return None
+    m = float(np.max(np.abs(v))) if v.size else 0.0
+    if m == 0.0:
+        return None
+    u = v / m
+    return u / float(np.sqrt(np.sum(u * u)))
+
+
+def safe_norm(v: np.ndarray) -> float:
+    """‖v‖ without overflow warnings (inf when it really is too large)."""
+    v = np.asarray(v, float)
+    if not np.all(np.isfinite(v)):
+        return math.inf
+    m = float(np.max(np.abs(v))) if v.size else 0.0
+    if m == 0.0:
+        return 0.0
+    return m * float(np.sqrt(np.sum((v / m) ** 2)))
+
+
+def inside(xy: Sequence[float], box: Box) -> bool:
+    return box[0] <= xy[0] <= box[1] and box[2] <= xy[1] <= box[3]
+
+
+def clip_segment(
+    p0: Sequence[float], p1: Sequence[float], box: Box
+) -> tuple[tuple[float, float], tuple[float, float]] | None:
+    """The part of segment p0–p1 inside ``box`` (Liang–Barsky), or None."""
+    if not finite(p0, p1):
+        return None
+    x0, y0 = float(p0[0]), float(p0[1])
+    dx, dy = float(p1[0]) - x0, float(p1[1]) - y0
+    t0, t1 = 0.0, 1.0
+    for p, q in ((-dx, x0 - box[0]), (dx, box[1] - x0), (-dy, y0 - box[2]), (dy, box[3] - y0)):
+        if p == 0.0:
+            if q < 0.0:
+                return None
+            continue
+        r = q / p
+        if p < 0.0:
+            t0 = max(t0, r)
+        else:
+            t1 = min(t1, r)
+        if t0 > t1:
+            return None
+    return (x0 + t0 * dx, y0 + t0 * dy), (x0 + t1 * dx, y0 + t1 * dy)
+
+
+def clip_polyline(xs: np.ndarray, ys: np.ndarray, box: Box) -> tuple[np.ndarray, np.ndarray]:
+    """Points outside ``box`` (or non-finite) become NaN gaps (draw with connect='finite')."""
+    xs = np.array(xs, float)
+    ys = np.array(ys, float)
+    with np.errstate(invalid="ignore"):
+        bad = ~(np.isfinite(xs) & np.isfinite(ys))
+        bad |= (xs < box[0]) | (xs > box[1]) | (ys < box[2]) | (ys > box[3])
+    xs[bad] = np.nan
+    ys[bad] = np.nan
+    return xs, ys
+
+
+def pen(color: Any, width: float, style_: Qt.PenStyle = Qt.PenStyle.SolidLine) -> Any:
+    p = pg.mkPen(color, width=width)
+    p.setStyle(style_)
+    p.setCapStyle(Qt.PenCapStyle.RoundCap)
+    return p
+
+
+def outline_pen(width: float) -> Any:
+    return pg.mkPen(style.OVERLAY_OUTLINE, width=width + 2.5)
+
+
+# -- item groups -----------------------------------------------------------------------------------
+class Group:
+    """The graphics items one overlay draws for one racer; added to and removed from the plot."""
+
+    def __init__(self, plot: pg.PlotItem) -> None:
+        self.plot = plot
+        self.items: list[Any] = []
+
+    def add(self, item: Any, z: float) -> Any:
+        item.setZValue(z)
+        self.plot.addItem(item, ignoreBounds=True)
+        self.items.append(item)
+        return item
+
+    def make_curve(self, z: float, **opts: Any) -> pg.PlotDataItem:
+        return self.add(pg.PlotDataItem(antialias=True, **opts), z)
+
+    def make_scatter(self, z: float, **opts: Any) -> pg.ScatterPlotItem:
+        return self.add(pg.ScatterPlotItem(**opts), z)
+
+    def make_label(self, sizes: theme.Sizes, color: str = style.LABEL_TEXT, **opts: Any) -> Label:
+        label = Label(sizes, color, **opts)
+        self.add(label.item, style.Z_LABEL)
+        return label
+
+    def make_arrow(self, sizes: theme.Sizes, color: str, dashed: bool = False) -> Arrow:
+        arrow = Arrow(sizes, color, dashed)
+        for item in arrow.graphics():
+            self.add(item, style.Z_ARROW)
+        return arrow
+
+    def remove(self) -> None:
+        for item in self.items:
+            self.plot.removeItem(item)
+            if item.scene() is not None:  # e.g. an item parented elsewhere
+                item.scene().removeItem(item)
+        self.items = []
+
+
+class Label:
+    """A pixel-sized text box anchored at a data point."""
+
+    def __init__(
+        self,
+        sizes: theme.Sizes,
+        color: str = style.LABEL_TEXT,
+        anchor: tuple[float, float] = (0.0, 0.5),
+        boxed: bool = True,
+    ) -> None:
+        self.color = color
+        self.item = pg.TextItem(
+            color=color,
+            anchor=anchor,
+            fill=pg.mkBrush(style.LABEL_FILL) if boxed else None,
+            border=pg.mkPen(style.LABEL_BORDER) if boxed else None,
+        )
+        self._text = ""
+        self.set_font(sizes)
+
+    def set_font(self, sizes: theme.Sizes, bold: bool = False) -> None:
+        font = pg.QtGui.QFont()
+        font.setPointSize(style.font_pt(sizes))
+        font.setBold(bold)
+        self.item.setFont(font)
+
+    def set(
+        self,
+        text: str,
+        xy: Sequence[float],
+        anchor: tuple[float, float] | None = None,
+        color: str | None = None,
+    ) -> None:
+        if not finite(xy):
+            self.item.hide()
+            return
+        if color is not None and color != self.color:
+            self.color = color
+            self._text = ""
+        if text != self._text:
+            self.item.setText(text, self.color)
+            self._text = text
+        if anchor is not None:
+            self.item.setAnchor(anchor)
+        self.item.setPos(float(xy[0]), float(xy[1]))
+        self.item.show()
+
+    @property
+    def text(self) -> str:
+        return self._text
+
+    def hide(self) -> None:
+        self.item.hide()
+
+
+def anchor_away(direction_px: Sequence[float]) -> tuple[float, float]:
+    """A TextItem anchor that puts the text on the far side of a point along a screen direction
+    (screen y up): text beyond an arrow's tip, not on top of it."""
+    dx, dy = direction_px
+    n = math.hypot(dx, dy) or 1.0
+    ax = 0.5 - 0.5 * dx / n
+    ay = 0.5 + 0.5 * dy / n  # TextItem anchors run downwards
+    return (min(1.0, max(0.0, ax)), min(1.0, max(0.0, ay)))
+
+
+class Arrow:
+    """A shaft in data coordinates and a pixel-sized filled head at the tip."""
+
+    def __init__(self, sizes: theme.Sizes, color: str, dashed: bool = False) -> None:
+        self.color = color
+        self.dashed = dashed
+        self.shaft = pg.PlotDataItem(antialias=True)
+        self.head = pg.ArrowItem(pxMode=True, tailLen=None)
+        self.tail: tuple[float, float] | None = None
+        self.tip: tuple[float, float] | None = None
+        self.style(sizes)
+
+    def graphics(self) -> tuple[Any, Any]:
+        return self.shaft, self.head
+
+    def style(self, sizes: theme.Sizes) -> None:
+        width = style.line_width(sizes)
+        self.width = width
+        self.head_len = style.head_length(sizes)
+        dash = Qt.PenStyle.DashLine if self.dashed else Qt.PenStyle.SolidLine
+        self.shaft.setPen(pen(self.color, width, dash))
+        self.shaft.setShadowPen(outline_pen(width))
+        self.head.setStyle(
+            headLen=self.head_len,
+            headWidth=0.8 * self.head_len,
+            pen=pg.mkPen(style.OVERLAY_OUTLINE, width=1.5),
+            brush=pg.mkBrush(self.color),
+        )
+
+    def set(self, tail: Sequence[float], tip: Sequence[float], frame: Frame) -> bool:
+        """Draw tail → tip; hidden (False) when degenerate, non-finite or shorter than 3 px."""
+        if not finite(tail, tip):
+            self.hide()
+            return False
+        vx, vy = frame.to_px((tip[0] - tail[0], tip[1] - tail[1]))
+        length = math.hypot(vx, vy)
+        if not math.isfinite(length) or length < 3.0:
+            self.hide()
+            return False
+        head = min(self.head_len, 0.6 * length)
+        self.head.setStyle(headLen=head, headWidth=0.8 * head)
+        # the shaft stops inside the head so its thick line does not poke through the tip
+        back = max(0.0, length - 0.7 * head) / length
+        end = (tail[0] + back * (tip[0] - tail[0]), tail[1] + back * (tip[1] - tail[1]))
+        self.shaft.setData([float(tail[0]), end[0]], [float(tail[1]), end[1]])
+        # ArrowItem: angle 0 points left, rotation is clockwise on screen (y down)
+        self.head.setStyle(angle=math.degrees(math.atan2(vy, -vx)))
+        self.head.setPos(float(tip[0]), float(tip[1]))
+        self.shaft.show()
+        self.head.show()
+        self.tail = (float(tail[0]), float(tail[1]))
+        self.tip = (float(tip[0]), float(tip[1]))
+        return True
+
+    def hide(self) -> None:
+        self.shaft.hide()
+        self.head.hide()
+        self.tail = self.tip = None
+
+    @property
+    def visible(self) -> bool:
+        return self.head.isVisible()
+
+
+# -- the overlay base class --------------------------------------------------------------------------
+class Overlay:
+    """One kind of overlay, drawn for every shown racer; groups are created on demand."""
+
+    name = ""
+    title = ""
+
+    def __init__(self, plot: pg.PlotItem, sizes: theme.Sizes = theme.NORMAL) -> None:
+        self.plot = plot
+        self.sizes = sizes
+        self.groups: dict[Any, Group] = {}
+
+    def update(self, frame: Frame) -> None:
+        """Draw this frame; racers that are gone (or have nothing to show) lose their items."""
+        self.sizes = frame.sizes
+        drawn = set(self.draw(frame))
+        for key in list(self.groups):
+            if key not in drawn:
+                self.groups.pop(key).remove()
+
+    def draw(self, frame: Frame) -> Iterable[Any]:
+        """Draw and return the keys of the groups that are in use."""
+        drawn = []
+        for racer in frame.racers:
+            if self.draw_racer(frame, racer):
+                drawn.append(racer.racer_id)
+        return drawn
+
+    def draw_racer(self, frame: Frame, racer: RacerFrame) -> bool:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def group(self, key: Any, build: Callable[[Group], None]) -> Group:
+        """The group for ``key``; ``build(group)`` adds its items (as attributes) the first time."""
+        found = self.groups.get(key)
+        if found is None:
+            found = Group(self.plot)
+            build(found)
+            self.groups[key] = found
+        return found
+
+    def clear(self) -> None:
+        for g in self.groups.values():
+            g.remove()
+        self.groups = {}
+
+    def items(self) -> list[Any]:
+        """Every graphics item this overlay currently has in the plot (for tests and tools)."""
+        return [item for g in self.groups.values() for item in g.items]
+

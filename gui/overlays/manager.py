@@ -1,0 +1,167 @@
+"""OverlayManager: draws the enabled overlays for every shown racer after each frame.
+
+It listens to the race controller's ``frameDrawn`` (and to view changes, since arrow lengths are
+a fraction of the visible plot), builds one Frame from the controller's state, and hands it to
+each enabled overlay. Racers that disappear, and whole scenes that are reset (histories emptied),
+take their overlay items with them.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal, Slot
+
+from gui import theme
+from gui.overlays.base import Frame, Overlay, RacerFrame, finite
+from gui.overlays.gradient import GradientOverlay
+from gui.overlays.hessian import HessianOverlay
+from gui.overlays.newton_model import NewtonModelOverlay
+from gui.overlays.regime import RegimeOverlay
+from gui.overlays.rprop_box import RpropBoxOverlay
+from gui.overlays.step import StepOverlay
+
+OVERLAY_CLASSES: dict[str, type[Overlay]] = {
+    cls.name: cls
+    for cls in (
+        GradientOverlay,
+        StepOverlay,
+        NewtonModelOverlay,
+        HessianOverlay,
+        RpropBoxOverlay,
+        RegimeOverlay,
+    )
+}
+DUPLICATE_PX = 3.0  # heads closer than this on screen count as the same spot
+
+
+class OverlayManager(QObject):
+    """Owns one instance of each overlay; ``set_enabled`` switches them on and off."""
+
+    enabledChanged = Signal(str, bool)
+
+    def __init__(self, canvas, controller, parent: QObject | None = None) -> None:
+        super().__init__(parent if parent is not None else controller)
+        self.canvas = canvas
+        self.controller = controller
+        self.sizes: theme.Sizes = getattr(canvas, "sizes", theme.NORMAL)
+        self.overlays: dict[str, Overlay] = {
+            name: cls(canvas.plot, self.sizes) for name, cls in OVERLAY_CLASSES.items()
+        }
+        self._enabled: dict[str, bool] = dict.fromkeys(self.overlays, False)
+        controller.frameDrawn.connect(self.refresh)
+        canvas.plot.getViewBox().sigRangeChanged.connect(self._view_changed)
+        canvas.plot.getViewBox().sigResized.connect(self._view_changed)
+
+    # -- public API --------------------------------------------------------------------------------
+    def set_enabled(self, name: str, on: bool) -> None:
+        if name not in self.overlays:
+            raise KeyError(f"unknown overlay {name!r}; choose one of: {', '.join(self.overlays)}")
+        on = bool(on)
+        if self._enabled[name] == on:
+            return
+        self._enabled[name] = on
+        if on:
+            self.refresh()
+        else:
+            self.overlays[name].clear()
+        self.enabledChanged.emit(name, on)
+
+    def is_enabled(self, name: str) -> bool:
+        return self._enabled[name]
+
+    def enabled(self) -> tuple[str, ...]:
+        return tuple(name for name, on in self._enabled.items() if on)
+
+    def apply_sizes(self, sizes: theme.Sizes) -> None:
+        """Normal / presentation sizes: items are rebuilt at the new sizes."""
+        self.sizes = sizes
+        for overlay in self.overlays.values():
+            overlay.clear()
+            overlay.sizes = sizes
+        self.refresh()
+
+    def clear(self) -> None:
+        """Remove every overlay item from the plot (the enabled set is kept)."""
+        for overlay in self.overlays.values():
+            overlay.clear()
+
+    def items(self) -> list:
+        """All overlay graphics items currently in the scene (for tests and tools)."""
+        return [item for overlay in self.overlays.values() for item in overlay.items()]
+
+    # -- drawing -----------------------------------------------------------------------------------
+    @Slot()
+    def refresh(self) -> None:
+        """Redraw the enabled overlays from the controller's shown records."""
+        active = [self.overlays[name] for name in self.enabled()]
+        if not active:
+            return
+        frame = self.build_frame()
+        if frame is None or not frame.racers:
+            for overlay in active:
+                overlay.clear()
+            return
+        for overlay in active:
+            overlay.update(frame)
+
+    def _view_changed(self, *_: object) -> None:
+        if self.enabled():
+            self.refresh()
+
+    def build_frame(self) -> Frame | None:
+        ctl = self.controller
+        objective = ctl.objective
+        if objective is None:
+            return None
+        view_box = self.canvas.plot.getViewBox()
+        (x0, x1), (y0, y1) = view_box.viewRange()
+        plot_w, plot_h = float(view_box.width()), float(view_box.height())
+        if not finite(x0, x1, y0, y1) or x1 <= x0 or y1 <= y0:
+            return None
+        px, py = (x1 - x0) / max(plot_w, 1.0), (y1 - y0) / max(plot_h, 1.0)
+        configs = {r.racer_id: r for r in ctl.racers}
+        racers: list[RacerFrame] = []
+        heads_px: list[tuple[float, float]] = []
+        for rid, history in list(ctl.histories.items()):
+            config = configs.get(rid)
+            if config is None or not config.enabled or history.count == 0:
+                continue
+            record = ctl.shown_record(rid)
+            if record is None:
+                continue
+            head = np.asarray(record.x[0], float)
+            if objective.dim == 1:
+                head_xy = (float(head[0]), float(record.f[0]))
+            else:
+                head_xy = (float(head[0]), float(head[1]))
+            if not finite(head, head_xy):
+                continue
+            here = (head_xy[0] / px, head_xy[1] / py)
+            duplicate = any(
+                math.hypot(here[0] - a, here[1] - b) < DUPLICATE_PX for a, b in heads_px
+            )
+            heads_px.append(here)
+            racers.append(
+                RacerFrame(
+                    racer_id=rid,
+                    config=config,
+                    record=record,
+                    history=history,
+                    k=int(record.iteration),
+                    head=head,
+                    head_xy=head_xy,
+                    duplicate=duplicate,
+                )
+            )
+        return Frame(
+            dim=objective.dim,
+            objective=objective,
+            racers=tuple(racers),
+            all_racers=tuple(ctl.racers),
+            view=(x0, x1, y0, y1),
+            pixel=(px, py),
+            plot_px=(plot_w, plot_h),
+            sizes=self.sizes,
+        )

@@ -1,0 +1,48 @@
+"""Overlay colours and size rules.
+
+Colours are looked up in gui.theme first (the one place for colours), so moving them there is a
+data change only; the values below are the fallbacks until theme.py carries them.
+"""
+
+from __future__ import annotations
+
+from gui import theme
+
+
+def _theme(name: str, default):
+    return getattr(theme, name, default)
+
+
+CURVATURE_POSITIVE = _theme("CURVATURE_POSITIVE", "#3ddc84")  # λ > 0: curving up
+CURVATURE_NEGATIVE = _theme("CURVATURE_NEGATIVE", "#ff4d4d")  # λ < 0: curving down
+CURVATURE_ZERO = _theme("CURVATURE_ZERO", "#c8c8c8")  # λ ≈ 0: flat
+RPROP_FLIP_COLOR = _theme("RPROP_FLIP_COLOR", "#ff3b30")  # a derivative changed sign here
+RPROP_RETURN_COLOR = _theme("RPROP_RETURN_COLOR", "#ffd60a")  # a return move landed here
+OVERLAY_OUTLINE = _theme("OVERLAY_OUTLINE", (0, 0, 0, 210))  # dark halo under overlay lines
+LABEL_TEXT = _theme("OVERLAY_LABEL_TEXT", "#f4f4f4")
+LABEL_FILL = _theme("OVERLAY_LABEL_FILL", (16, 16, 22, 215))
+LABEL_BORDER = _theme("OVERLAY_LABEL_BORDER", (255, 255, 255, 60))
+
+Z_MODEL = 16  # below the trails (20–22): the model is context
+Z_BOX = 23
+Z_ARROW = 24
+Z_MARKER = 25
+Z_LABEL = 40
+
+
+def line_width(sizes: theme.Sizes) -> float:
+    """Overlay line width: a little thinner than a trail, never hair-thin on a projector."""
+    return max(2.0, 0.9 * sizes.trail_width)
+
+
+def head_length(sizes: theme.Sizes) -> float:
+    """Arrow-head length in pixels."""
+    return 1.45 * sizes.head_size
+
+
+def font_pt(sizes: theme.Sizes) -> int:
+    return sizes.font_pt
+
+
+def event_marker_size(sizes: theme.Sizes) -> float:
+    return sizes.marker_size
