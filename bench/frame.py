@@ -24,13 +24,29 @@ sys.path.insert(0, str(ROOT))
 STEPS = 5000
 FRAMES = 300
 RACER_SETS = {
-    4: [("gd", {"lr": 2e-4}), ("momentum", {"lr": 2e-5}), ("adam", {"lr": 0.002}),
-        ("rprop", {"step_max": 0.05})],
+    4: [
+        ("gd", {"lr": 2e-4}),
+        ("momentum", {"lr": 2e-5}),
+        ("adam", {"lr": 0.002}),
+        ("rprop", {"step_max": 0.05}),
+    ],
 }
-RACER_SETS[8] = RACER_SETS[4] + [("adagrad", {"lr": 0.05}), ("rmsprop", {"lr": 0.0005}),
-                                  ("nesterov", {"lr": 2e-5}), ("gd", {"lr": 1e-4})]
-STARTS = [(-4.5, 4.2), (4.6, 4.4), (-4.4, -1.0), (0.2, -4.6), (4.5, -4.5), (-1.0, 4.8),
-          (1.0, 0.0), (-4.8, -4.8)]
+RACER_SETS[8] = RACER_SETS[4] + [
+    ("adagrad", {"lr": 0.05}),
+    ("rmsprop", {"lr": 0.0005}),
+    ("nesterov", {"lr": 2e-5}),
+    ("gd", {"lr": 1e-4}),
+]
+STARTS = [
+    (-4.5, 4.2),
+    (4.6, 4.4),
+    (-4.4, -1.0),
+    (0.2, -4.6),
+    (4.5, -4.5),
+    (-1.0, 4.8),
+    (1.0, 0.0),
+    (-4.8, -4.8),
+]
 
 
 def percentiles(samples: list[float]) -> tuple[float, float, float]:
@@ -47,8 +63,13 @@ def precompute(count: int):
     objective = get_objective("himmelblau")
     out = []
     for (name, params), start in zip(RACER_SETS[count], STARTS, strict=False):
-        run = Run(objective, make_optimizer(name, **params), start, max_steps=STEPS + FRAMES,
-                  record_hessian=True)
+        run = Run(
+            objective,
+            make_optimizer(name, **params),
+            start,
+            max_steps=STEPS + FRAMES,
+            record_hessian=True,
+        )
         out.append((name, params, [run.first, *run]))
     return objective, out
 
@@ -132,8 +153,14 @@ def startup_time() -> float:
     samples = []
     for _ in range(3):
         t0 = time.time()
-        out = subprocess.run([sys.executable, str(probe)], capture_output=True, text=True,
-                             timeout=60, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        out = subprocess.run(
+            [sys.executable, str(probe)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
         painted = float(out.stdout.strip().splitlines()[-1])
         samples.append(painted - t0)
     return float(np.median(samples))
@@ -149,8 +176,16 @@ def surface_switch_time() -> list[float]:
     win = MainWindow()
     win.show()
     times = []
-    for name in ["rosenbrock", "himmelblau", "beale", "rastrigin", "ackley", "goldstein_price",
-                 "six_hump_camel", "booth"] * 2:
+    for name in [
+        "rosenbrock",
+        "himmelblau",
+        "beale",
+        "rastrigin",
+        "ackley",
+        "goldstein_price",
+        "six_hump_camel",
+        "booth",
+    ] * 2:
         objective = get_objective(name)
         t0 = time.perf_counter()
         win.show_objective(objective)
@@ -168,17 +203,21 @@ def main() -> None:
     for count in (4, 8):
         times, (objective, runs, trails) = bench_qt(count)
         med, p95, p99 = percentiles(times)
-        print(f"  {count} racers, trails {min(trails)}–{max(trails)} points: frame median "
-              f"{med:.2f} ms, p95 {p95:.2f} ms, p99 {p99:.2f} ms"
-              + ("   (goal p95 ≤ 10 ms, p99 ≤ 16.7 ms)" if count == 8 else ""))
+        print(
+            f"  {count} racers, trails {min(trails)}–{max(trails)} points: frame median "
+            f"{med:.2f} ms, p95 {p95:.2f} ms, p99 {p99:.2f} ms"
+            + ("   (goal p95 ≤ 10 ms, p99 ≤ 16.7 ms)" if count == 8 else "")
+        )
         if count == 8:
             mpl = bench_matplotlib(objective, runs)
             if mpl is None:
                 print("  matplotlib not installed (pip install matplotlib): no comparison")
             else:
                 mpl_med = float(np.median(mpl)) * 1000
-                print(f"  matplotlib redraw of the same scene: median {mpl_med:.1f} ms -> "
-                      f"DescentLab is {mpl_med / med:.1f}x faster (goal ≥ 5x)")
+                print(
+                    f"  matplotlib redraw of the same scene: median {mpl_med:.1f} ms -> "
+                    f"DescentLab is {mpl_med / med:.1f}x faster (goal ≥ 5x)"
+                )
     print(f"  first painted window: {startup_time():.3f} s (goal ≤ 0.7 s)")
     med, p95, _ = percentiles(surface_switch_time())
     print(f"  surface switch at 512²: median {med:.1f} ms, p95 {p95:.1f} ms (goal ≤ 50 ms)")

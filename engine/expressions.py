@@ -430,7 +430,8 @@ class _Info:
 def _finite(value: Any, node: ast.AST, src: _Source, what: str = "value") -> float:
     if isinstance(value, complex):
         raise _fail(f"{src.segment(node)!r} is not a real number", src.node_column(node))
-    if not math.isfinite(value) or (value != 0 and abs(math.log10(abs(value))) > 300):
+    # too large is refused; too small just underflows towards 0, which is harmless
+    if not math.isfinite(value) or (value != 0 and math.log10(abs(value)) > MAX_CONSTANT_LOG10):
         raise _fail(f"{what} of {src.segment(node)!r} is out of range", src.node_column(node))
     return float(value)
 
@@ -544,7 +545,7 @@ def _analyze_power(node: ast.BinOp, src: _Source) -> _Info:
         b, p = base.value, exponent.value
         if b == 0 and p < 0:
             raise _fail(f"{src.segment(node)!r} divides by zero", src.node_column(node))
-        if b != 0 and abs(p * math.log10(abs(b))) > MAX_CONSTANT_LOG10:
+        if b != 0 and p * math.log10(abs(b)) > MAX_CONSTANT_LOG10:
             raise _fail(f"power {src.segment(node)!r} is out of range", src.node_column(node))
         if b < 0 and p != int(p):
             raise _fail(f"{src.segment(node)!r} is not a real number", src.node_column(node))

@@ -168,10 +168,9 @@ class Run:
         if accept.all():
             x, self._f, self._g, self._gn = x_new, f_new, g_new, gn_new
         else:
-            x = x_old.copy()
-            x[accept] = x_new[accept]
+            x = _where_rows(accept, x_new, x_old)
             self._f = np.where(accept, f_new, self._f)
-            self._g = np.where(accept[:, None], g_new, self._g)
+            self._g = _where_rows(accept, g_new, self._g)
             self._gn = np.where(accept, gn_new, self._gn)
         self._x = x
 
@@ -318,6 +317,17 @@ def _any_rows(mask: np.ndarray) -> np.ndarray:
     return out
 
 
+def _where_rows(rows: np.ndarray, new: np.ndarray, old: np.ndarray) -> np.ndarray:
+    """Rows of ``new`` where ``rows`` is True, else rows of ``old``; a fresh (n, d) array.
+
+    Column by column: np.where with an (n, 1) mask broadcast over (n, d) is several times slower.
+    """
+    out = np.empty_like(old)
+    for j in range(old.shape[1]):
+        out[:, j] = np.where(rows, new[:, j], old[:, j])
+    return out
+
+
 def _row_norms(g: np.ndarray) -> np.ndarray:
     """Euclidean norm of each row of g (n, d): the values of np.linalg.norm(g, axis=1), faster.
 
@@ -340,11 +350,6 @@ def _rescue_norms(g: np.ndarray, norms: np.ndarray) -> np.ndarray:
     scale = np.max(np.abs(g[big]), axis=1, keepdims=True)
     out[big] = scale[:, 0] * np.sqrt(np.sum((g[big] / scale) ** 2, axis=1))
     return out
-
-
-def _is_overflow(f: np.ndarray) -> np.ndarray:
-    """+inf (or a huge value) is a blow-up; NaN means "undefined here" (e.g. log of a negative)."""
-    return np.isinf(f) | (np.abs(np.nan_to_num(f)) > 1e300)
 
 
 @dataclass(frozen=True)

@@ -1,21 +1,24 @@
-"""Start the Qt application."""
+"""Start the Qt application (optionally opening a scene file given on the command line)."""
 
 from __future__ import annotations
 
 import sys
-
-from PySide6.QtWidgets import QApplication
+from pathlib import Path
 
 
 def run_app(args: list[str]) -> int:
     import pyqtgraph as pg
+    from PySide6.QtWidgets import QApplication
 
     pg.setConfigOptions(antialias=True)
-    app = QApplication.instance() or QApplication([sys.argv[0], *args])
+    app = QApplication.instance() or QApplication([sys.argv[0]])
     app.setApplicationName("DescentLab")
     app.setOrganizationName("DescentLab")
     from gui.main_window import MainWindow
 
-    window = MainWindow()
+    scene = next((a for a in args if a.lower().endswith(".json")), None)
+    window = MainWindow(restore_last=scene is None)
+    if scene is not None:
+        window.scenes.open_file(Path(scene))
     window.show()
     return app.exec()

@@ -11,14 +11,21 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
+    QGroupBox,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
+    QPushButton,
     QSlider,
     QVBoxLayout,
     QWidget,
 )
 
 from engine.objectives import objective_entry, objective_names
+from engine.scenario import ObjectiveSpec
+
+CUSTOM = "__custom__"
+DEFAULT_EXPRESSION = "(x^2 + y - 11)^2 + (x + y^2 - 7)^2"
 
 # Slider ranges for the families' parameters (the engine accepts wider ranges by typing).
 SLIDER_RANGES: dict[str, tuple[float, float, bool]] = {  # name -> (low, high, logarithmic)
@@ -97,10 +104,89 @@ class ParamSlider(QWidget):
         self.valueChanged.emit(value)
 
 
-class FunctionPanel(QWidget):
-    """Choose the objective; emits objectiveChanged(name, params) on every change."""
+class ExpressionEditor(QGroupBox):
+    """Type your own E(x) or E(x, y); Enter applies it. Errors appear right under the field."""
 
-    objectiveChanged = Signal(str, object)
+    submitted = Signal(str, object)  # expression text, ((x0, x1), (y0, y1))
+
+    def __init__(self) -> None:
+        super().__init__("Your own function")
+        layout = QVBoxLayout(self)
+        self.field = QLineEdit(DEFAULT_EXPRESSION)
+        self.field.setObjectName("expression")
+        self.field.setPlaceholderText("e.g. (1-x)^2 + 100*(y-x^2)^2   or   x^4 - 3*x^2 + x")
+        self.field.setToolTip(
+            "E in x (1-D) or x and y (2-D): + − * / ^, sin cos tan exp log sqrt abs tanh …"
+        )
+        self.field.returnPressed.connect(self.submit)
+        layout.addWidget(self.field)
+        self.error = QLabel()
+        self.error.setObjectName("expressionError")
+        self.error.setStyleSheet("color: #dc3545;")
+        self.error.setWordWrap(True)
+        self.error.hide()
+        layout.addWidget(self.error)
+        ranges = QFormLayout()
+        self.x_range = QLineEdit("-5, 5")
+        self.y_range = QLineEdit("-5, 5")
+        for edit in (self.x_range, self.y_range):
+            edit.setPlaceholderText("from, to")
+            edit.returnPressed.connect(self.submit)
+        ranges.addRow("x range", self.x_range)
+        ranges.addRow("y range", self.y_range)
+        layout.addLayout(ranges)
+        buttons = QHBoxLayout()
+        apply = QPushButton("Apply (Enter)")
+        apply.clicked.connect(self.submit)
+        self.derivatives_button = QPushButton("Show ∇E and H")
+        self.derivatives_button.setCheckable(True)
+        self.derivatives_button.toggled.connect(lambda on: self.derivatives.setVisible(on))
+        buttons.addWidget(apply)
+        buttons.addWidget(self.derivatives_button)
+        layout.addLayout(buttons)
+        self.derivatives = QLabel()
+        self.derivatives.setObjectName("derivatives")
+        self.derivatives.setWordWrap(True)
+        self.derivatives.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.derivatives.setStyleSheet("font-family: monospace;")
+        self.derivatives.hide()
+        layout.addWidget(self.derivatives)
+
+    def submit(self) -> None:
+        try:
+            x_range = _parse_range(self.x_range.text(), "x")
+            y_range = _parse_range(self.y_range.text(), "y")
+        except ValueError as exc:
+            self.show_error(str(exc))
+            return
+        self.show_error("")
+        self.submitted.emit(self.field.text(), (x_range, y_range))
+
+    def show_error(self, message: str) -> None:
+        self.error.setText(message)
+        self.error.setVisible(bool(message))
+
+    def show_derivatives(self, text: str) -> None:
+        self.derivatives.setText(text)
+
+
+def _parse_range(text: str, name: str) -> tuple[float, float]:
+    parts = [p.strip() for p in text.replace(";", ",").split(",") if p.strip()]
+    try:
+        lo, hi = (float(p) for p in parts)
+    except ValueError:
+        raise ValueError(f"{name} range: type two numbers, e.g. -5, 5") from None
+    if not (math.isfinite(lo) and math.isfinite(hi)) or lo >= hi:
+        raise ValueError(f"{name} range: 'from' must be a finite number below 'to'")
+    if max(abs(lo), abs(hi)) > 1e6:
+        raise ValueError(f"{name} range: keep within ±1e6")
+    return lo, hi
+
+
+class FunctionPanel(QWidget):
+    """Choose the objective; emits objectiveRequested(ObjectiveSpec) on every change."""
+
+    objectiveRequested = Signal(object)  # engine.scenario.ObjectiveSpec
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -109,6 +195,7 @@ class FunctionPanel(QWidget):
         self.choice = QComboBox()
         for name in objective_names():
             self.choice.addItem(objective_entry(name).title, name)
+        self.choice.addItem("Your own function…", CUSTOM)
         self.choice.currentIndexChanged.connect(self._choice_changed)
         layout.addWidget(self.choice)
         self.description = QLabel()
@@ -121,6 +208,10 @@ class FunctionPanel(QWidget):
         self.readout.setObjectName("kappa")
         self.readout.setWordWrap(True)
         layout.addWidget(self.readout)
+        self.editor = ExpressionEditor()
+        self.editor.submitted.connect(self._expression_submitted)
+        self.editor.hide()
+        layout.addWidget(self.editor)
         self.sliders: dict[str, ParamSlider] = {}
         self.params: dict[str, float] = {}
 
@@ -128,25 +219,58 @@ class FunctionPanel(QWidget):
     def name(self) -> str:
         return str(self.choice.currentData())
 
-    def set_objective(
-        self, name: str, params: dict[str, Any] | None = None, emit: bool = False
-    ) -> None:
-        """Show ``name`` with ``params`` (e.g. from a scene) without echoing unless ``emit``."""
+    def show_spec(self, spec: ObjectiveSpec) -> None:
+        """Show what is on the canvas (scene load, lesson) without emitting anything."""
+        if spec.kind == "expression":
+            self._select(CUSTOM)
+            self._build(CUSTOM, {})
+            self.editor.field.setText(spec.expression)
+            if spec.domain:
+                self.editor.x_range.setText(f"{spec.domain[0][0]:g}, {spec.domain[0][1]:g}")
+                if len(spec.domain) > 1:
+                    self.editor.y_range.setText(f"{spec.domain[1][0]:g}, {spec.domain[1][1]:g}")
+            self.editor.show_error("")
+        else:
+            self._select(spec.name)
+            self._build(spec.name, dict(spec.params))
+
+    def show_expression_error(self, message: str) -> None:
+        self.editor.show_error(message)
+
+    def _select(self, name: str) -> None:
         self.choice.blockSignals(True)
         self.choice.setCurrentIndex(max(0, self.choice.findData(name)))
         self.choice.blockSignals(False)
-        self._build(name, params or {})
-        if emit:
-            self.objectiveChanged.emit(self.name, dict(self.params))
 
     def _choice_changed(self) -> None:
         self._build(self.name, {})
-        self.objectiveChanged.emit(self.name, dict(self.params))
+        if self.name == CUSTOM:
+            self.editor.field.setFocus()
+            self.editor.field.selectAll()
+            return
+        self._emit()
+
+    def _emit(self) -> None:
+        self.objectiveRequested.emit(ObjectiveSpec("builtin", self.name, dict(self.params)))
+
+    def _expression_submitted(self, text: str, domain: tuple) -> None:
+        self.objectiveRequested.emit(
+            ObjectiveSpec("expression", expression=text, domain=tuple(domain))
+        )
 
     def _build(self, name: str, params: dict[str, Any]) -> None:
         while self.form.rowCount():
             self.form.removeRow(0)
         self.sliders = {}
+        custom = name == CUSTOM
+        self.editor.setVisible(custom)
+        if custom:
+            self.description.setText(
+                "Type E(x) for a 1-D function or E(x, y) for a surface, then press Enter."
+            )
+            self.params = {}
+            self._update_readout()
+            return
         entry = objective_entry(name)
         self.description.setText(entry.description)
         self.params = {p.name: float(params.get(p.name, p.default)) for p in entry.params}
@@ -163,7 +287,7 @@ class FunctionPanel(QWidget):
     def _param_changed(self, key: str, value: float) -> None:
         self.params[key] = value
         self._update_readout()
-        self.objectiveChanged.emit(self.name, dict(self.params))
+        self._emit()
 
     def _update_readout(self) -> None:
         p = self.params

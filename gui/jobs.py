@@ -113,4 +113,3 @@ class JobRunner(QObject):
         self.cancel_all()
         self._thread.quit()
         self._thread.wait()
-

@@ -163,7 +163,10 @@ class LossPlot(pg.PlotWidget):
             lo = min(lo, old[1]) if old[1] <= lo + (hi - lo) else lo
             hi = max(hi, old[2])
         self._range = (x_max, lo, hi)
-        self.plot.getViewBox().setRange(xRange=(0, x_max), yRange=(lo, hi), padding=0)
+        margin = 0.04 * (hi - lo)  # keep the end ticks' labels inside the plot
+        self.plot.getViewBox().setRange(
+            xRange=(0, x_max), yRange=(lo - margin, hi + margin), padding=0
+        )
 
     def apply_sizes(self, sizes: theme.Sizes) -> None:
         self.sizes = sizes

@@ -2,40 +2,71 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtCore import Qt, QUrl
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QKeySequence,
+    QShortcut,
+)
 from PySide6.QtWidgets import (
     QDockWidget,
+    QFileDialog,
     QGroupBox,
     QLabel,
     QMainWindow,
+    QMessageBox,
+    QScrollArea,
     QSplitter,
     QVBoxLayout,
     QWidget,
 )
 
-from engine.objectives import get_objective
+from engine.scenario import OVERLAYS, ObjectiveSpec, Scenario
 from gui.canvas import SurfaceCanvas
 from gui.function_panel import FunctionPanel
+from gui.jobs import JobRunner
+from gui.lesson_panel import LessonBanner, LessonPanel, lesson_html
 from gui.loss_plot import LossPlot
+from gui.overlays import OVERLAY_SHORTCUTS, OVERLAY_TITLES, OverlayManager
+from gui.presentation import PresentationMode
 from gui.race_controller import RaceController
 from gui.racers import make_racer
 from gui.racers_panel import RacersPanel
+from gui.scene_manager import SceneManager
+from gui.shortcuts_dialog import ShortcutsDialog, shortcut_rows
 from gui.transport import TransportBar
 
 APP_NAME = "DescentLab"
+SCENE_FILTER = "DescentLab scenes (*.json);;All files (*)"
+EXTRA_KEYS = [
+    ("1 … 8", "Select racer 1 … 8 (for η changes with [ and ])"),
+    ("Left click", "Start every enabled racer from that point"),
+    ("Drag the ⊕ marker", "Move the start point and restart"),
+]
 
 
 class MainWindow(QMainWindow):
-    def __init__(self) -> None:
+    def __init__(self, restore_last: bool = False) -> None:
         super().__init__()
         self.resize(1400, 860)
+        self.setAcceptDrops(True)
         self.canvas = SurfaceCanvas()
         self.loss_plot = LossPlot()
         self.function_panel = FunctionPanel()
         self.racers_panel = RacersPanel()
+        self.lesson_panel = LessonPanel()
+        self.banner = LessonBanner()
         self.race = RaceController(self.canvas, self.loss_plot, self.racers_panel, self)
+        self.overlays = OverlayManager(self.canvas, self.race, self)
+        self.scene_jobs = JobRunner("DescentLab scenes", self)
+        self.scenes = SceneManager(self, self.scene_jobs)
+        self.presentation = PresentationMode(self)
 
         self.actions: dict[str, QAction] = {}
         self._make_actions()
@@ -47,25 +78,68 @@ class MainWindow(QMainWindow):
         self._wire()
         self.scene_name = ""
         self.load_default_scene()
+        self.scene_jobs.submit(_load_lessons)
+        if restore_last:
+            self.scenes.restore()
 
     # -- composition -----------------------------------------------------------------------------
+    def _action(self, name: str, text: str, keys, slot, checkable: bool = False) -> QAction:
+        action = QAction(text, self)
+        action.setObjectName(name)
+        keys = keys if isinstance(keys, list) else [keys]
+        action.setShortcuts([QKeySequence(k) for k in keys if k])
+        action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        action.setCheckable(checkable)
+        (action.toggled if checkable else action.triggered).connect(slot)
+        self.addAction(action)
+        self.actions[name] = action
+        return action
+
     def _make_actions(self) -> None:
-        specs = [
-            ("play", "Play", "Space", self.race.toggle_play),
-            ("step", "Step ▶", "Right", self.race.step),
-            ("step_back", "◀ Back", "Left", self.race.step_back),
-            ("reset", "Reset", "R", self.race.reset),
-            ("quit", "Quit", QKeySequence.StandardKey.Quit, self.close),
-        ]
-        for name, text, key, slot in specs:
-            action = QAction(text, self)
-            action.setObjectName(name)
-            action.setShortcut(QKeySequence(key))
-            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-            action.triggered.connect(slot)
-            self.addAction(action)
-            self.actions[name] = action
-        self.actions["quit"].setShortcut(QKeySequence("Ctrl+Q"))
+        r = self.race
+        self._action("play", "Play", "Space", r.toggle_play)
+        self._action("step", "Step ▶", "Right", r.step)
+        self._action("step_back", "◀ Back", "Left", r.step_back)
+        self._action("reset", "Reset", "R", r.reset)
+        self._action("lr_down", "Selected racer: η ÷ 1.25", "[", lambda: self._scale_lr(0.8))
+        self._action("lr_up", "Selected racer: η × 1.25", "]", lambda: self._scale_lr(1.25))
+        for digit in range(1, 9):
+            shortcut = QShortcut(QKeySequence(str(digit)), self)
+            shortcut.activated.connect(lambda d=digit: self._select_racer(d - 1))
+        for name, (dx, dy), key in (
+            ("start_left", (-1, 0), "Shift+Left"),
+            ("start_right", (1, 0), "Shift+Right"),
+            ("start_up", (0, 1), "Shift+Up"),
+            ("start_down", (0, -1), "Shift+Down"),
+        ):
+            self._action(
+                name,
+                f"Move start {name.split('_')[1]}",
+                key,
+                lambda _=False, d=(dx, dy): self._nudge_start(d),
+            )
+        self._action("next_lesson", "Next lesson", "PgDown", self.lesson_panel.next)
+        self._action("prev_lesson", "Previous lesson", "PgUp", self.lesson_panel.previous)
+        self._action("presentation", "Presentation mode", "F5", self.presentation.toggle)
+        self._action(
+            "leave_presentation",
+            "Leave presentation mode",
+            "Esc",
+            lambda: self.presentation.set_active(False),
+        )
+        self._action("shortcuts", "Keyboard shortcuts", ["F1", "?"], self.show_shortcuts)
+        self._action("open", "Open scene…", QKeySequence.StandardKey.Open, self.open_scene)
+        self._action("save", "Save scene", QKeySequence.StandardKey.Save, self.save_scene)
+        self._action("save_as", "Save scene as…", "Ctrl+Shift+S", self.save_scene_as)
+        self._action("quit", "Quit", "Ctrl+Q", self.close)
+        for name in OVERLAYS:
+            self._action(
+                f"overlay_{name}",
+                OVERLAY_TITLES[name],
+                OVERLAY_SHORTCUTS[name],
+                lambda on, n=name: self.overlays.set_enabled(n, on),
+                checkable=True,
+            )
 
     def _layout(self) -> None:
         splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -77,6 +151,7 @@ class MainWindow(QMainWindow):
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.banner)
         layout.addWidget(splitter, 1)
         layout.addWidget(self.transport)
         self.setCentralWidget(central)
@@ -89,42 +164,91 @@ class MainWindow(QMainWindow):
         QVBoxLayout(racers_box).addWidget(self.racers_panel)
         controls_layout.addWidget(function_box)
         controls_layout.addWidget(racers_box, 1)
-        self.controls_dock = QDockWidget("Controls", self)
-        self.controls_dock.setObjectName("controls")
-        self.controls_dock.setWidget(controls)
-        self.controls_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable)
-        self.controls_dock.setMinimumWidth(340)
-        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.controls_dock)
-
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setWidget(controls)
+        self.controls_dock = self._dock(
+            "controls", "Controls", scroll, Qt.DockWidgetArea.LeftDockWidgetArea
+        )
+        self.controls_dock.setMinimumWidth(360)
+        self.lessons_dock = self._dock(
+            "lessons", "Lessons", self.lesson_panel, Qt.DockWidgetArea.LeftDockWidgetArea
+        )
+        self.tabifyDockWidget(self.controls_dock, self.lessons_dock)
+        self.controls_dock.raise_()
         self.coords = QLabel()
         self.statusBar().addPermanentWidget(self.coords)
 
+    def _dock(self, name: str, title: str, widget: QWidget, area) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)
+        dock.setWidget(widget)
+        dock.setFeatures(
+            QDockWidget.DockWidgetFeature.DockWidgetMovable
+            | QDockWidget.DockWidgetFeature.DockWidgetClosable
+        )
+        self.addDockWidget(area, dock)
+        return dock
+
+    def docks(self) -> list[QDockWidget]:
+        return self.findChildren(QDockWidget)
+
     def _menus(self) -> None:
         bar = self.menuBar()
-        file_menu = bar.addMenu("&File")
-        file_menu.addAction(self.actions["quit"])
-        race_menu = bar.addMenu("&Race")
-        for name in ("play", "step", "step_back", "reset"):
-            race_menu.addAction(self.actions[name])
+        menus = {
+            "&File": ["open", "save", "save_as", None, "quit"],
+            "&Race": [
+                "play",
+                "step",
+                "step_back",
+                "reset",
+                None,
+                "lr_down",
+                "lr_up",
+                None,
+                "start_left",
+                "start_right",
+                "start_up",
+                "start_down",
+            ],
+            "&View": [f"overlay_{n}" for n in OVERLAYS] + [None, "presentation"],
+            "&Lessons": ["next_lesson", "prev_lesson"],
+            "&Help": ["shortcuts"],
+        }
+        self.menus = {}
+        for title, names in menus.items():
+            menu = bar.addMenu(title)
+            self.menus[title.strip("&")] = menu
+            for name in names:
+                menu.addSeparator() if name is None else menu.addAction(self.actions[name])
+        view = self.menus["View"]
+        view.addSeparator()
+        for dock in self.docks():
+            view.addAction(dock.toggleViewAction())
 
     def _wire(self) -> None:
         self.canvas.startRequested.connect(self.race.start_at)
         self.canvas.cursorMoved.connect(self._show_cursor)
         self.racers_panel.racersChanged.connect(self.race.set_racers)
         self.racers_panel.paramsEdited.connect(self.race.edit_params)
-        self.function_panel.objectiveChanged.connect(self._objective_chosen)
+        self.function_panel.objectiveRequested.connect(self._objective_requested)
+        self.lesson_panel.lessonChosen.connect(self._lesson_chosen)
+        self.scenes.error.connect(self.show_error)
+        self.scenes.sceneApplied.connect(lambda _: self.update_banner())
+        self.scene_jobs.finished.connect(self._lessons_loaded)
         self.transport.speedChanged.connect(self.race.set_speed)
         self.transport.maxStepsChanged.connect(self.race.set_max_steps)
         self.race.playingChanged.connect(self._playing_changed)
         self.race.statusMessage.connect(lambda text: self.statusBar().showMessage(text, 6000))
+        self.overlays.enabledChanged.connect(self._overlay_toggled)
         self.race.set_speed(self.transport.speed_value())
         self.race.max_steps = self.transport.max_steps.value()
 
     # -- scenes ----------------------------------------------------------------------------------
     def load_default_scene(self) -> None:
         """Himmelblau's four minima with GD, Newton and Rprop racing from one point."""
-        self.function_panel.set_objective("himmelblau")
-        self.show_objective(get_objective("himmelblau"))
+        self.scenes.request_objective(ObjectiveSpec("builtin", "himmelblau"))
         self.racers_panel.set_racers(
             [
                 make_racer("gd", "#ff5a5f", lr=0.01),
@@ -134,26 +258,106 @@ class MainWindow(QMainWindow):
         )
         self.race.start_at((-0.5, 0.5), play=False)
         self.statusBar().showMessage(
-            "Click anywhere on the surface to start a race — Space plays/pauses.", 10000
+            "Click anywhere on the surface to start a race — Space plays/pauses, F1 lists keys.",
+            10000,
         )
-
-    def show_objective(self, objective, view=None) -> None:
-        self.race.set_scene(objective, view)
-        self.set_scene_name(objective.title)
 
     def set_scene_name(self, name: str) -> None:
         self.scene_name = name
         self.setWindowTitle(f"{APP_NAME} — {name}")
 
-    def _objective_chosen(self, name: str, params: dict) -> None:
-        try:
-            objective = get_objective(name, **params)
-        except ValueError as exc:
-            self.statusBar().showMessage(str(exc), 8000)
-            return
-        self.show_objective(objective)
+    def restart_after_objective_change(self) -> None:
+        """A new surface from the function panel: racers stay, their trails reset."""
+        self.lesson_panel.clear_selection()
+        self.update_banner()
+        self.race.set_racers(tuple(self.racers_panel.racers))
 
-    # -- small views -----------------------------------------------------------------------------
+    def set_overlays(self, names) -> None:
+        for name in OVERLAYS:
+            self.actions[f"overlay_{name}"].setChecked(name in names)
+
+    def enabled_overlays(self) -> tuple[str, ...]:
+        return self.overlays.enabled()
+
+    def update_banner(self) -> None:
+        visible = self.presentation.active
+        if self.lesson_panel.current >= 0:
+            lesson = self.lesson_panel.lessons[self.lesson_panel.current]
+            self.banner.show_text(lesson.title, lesson_html(lesson, with_look_at=False))
+        else:
+            self.banner.show_text(self.scene_name, "")
+        self.banner.setVisible(visible)
+
+    def open_scene(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open scene", "", SCENE_FILTER)
+        if path:
+            self.scenes.open_file(path)
+
+    def save_scene(self) -> None:
+        if self.scenes.path is None:
+            self.save_scene_as()
+        else:
+            self.scenes.save_file(self.scenes.path)
+
+    def save_scene_as(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save scene", "scene.json", SCENE_FILTER)
+        if path:
+            self.scenes.save_file(path)
+
+    def show_error(self, title: str, message: str) -> None:
+        self.statusBar().showMessage(message, 15000)
+        box = QMessageBox(
+            QMessageBox.Icon.Warning, title, message, QMessageBox.StandardButton.Ok, self
+        )
+        box.setObjectName("errorDialog")
+        box.open()
+
+    def show_shortcuts(self) -> None:
+        actions = [a for a in self.actions.values() if a.objectName() != "leave_presentation"]
+        ShortcutsDialog(shortcut_rows(actions, EXTRA_KEYS), self).open()
+
+    # -- small handlers --------------------------------------------------------------------------
+    def _objective_requested(self, spec: ObjectiveSpec) -> None:
+        self.scenes.request_objective(spec)
+
+    def _lesson_chosen(self, lesson: Scenario) -> None:
+        self.scenes.apply_scenario(lesson)
+
+    def _lessons_loaded(self, _job: int, result) -> None:
+        if isinstance(result, tuple) and len(result) == 2 and result[0] == "lessons":
+            lessons, problems = result[1]
+            self.lesson_panel.set_lessons(lessons, problems)
+
+    def _scale_lr(self, factor: float) -> None:
+        rid = self.racers_panel.selected
+        racer = self.racers_panel.racer(rid) if rid is not None else None
+        if racer is None or "lr" not in racer.full_params():
+            self.statusBar().showMessage("Select a racer with a learning rate (keys 1–8).", 4000)
+            return
+        lr = float(racer.full_params()["lr"]) * factor
+        if self.racers_panel.edit_params(rid, {"lr": float(f"{lr:.4g}")}):
+            self.statusBar().showMessage(f"{racer.title.split(' (')[0]}: η = {lr:.4g}", 4000)
+
+    def _select_racer(self, index: int) -> None:
+        racers = self.racers_panel.racers
+        if 0 <= index < len(racers):
+            self.racers_panel.select(racers[index].racer_id)
+            self.statusBar().showMessage(f"Selected racer {index + 1}: {racers[index].title}", 3000)
+
+    def _nudge_start(self, direction: tuple[int, int]) -> None:
+        start, view = self.race.start, self.race.view
+        if start is None or not view:
+            return
+        moved = [s + 0.02 * d * (hi - lo) for s, d, (lo, hi) in zip(start, direction, view)]
+        self.race.start_at(tuple(moved), play=self.race.playing)
+
+    def _overlay_toggled(self, name: str, on: bool) -> None:
+        action = self.actions[f"overlay_{name}"]
+        if action.isChecked() != on:
+            action.blockSignals(True)
+            action.setChecked(on)
+            action.blockSignals(False)
+
     def _show_cursor(self, point) -> None:
         objective = self.race.objective
         if point is None or objective is None:
@@ -166,6 +370,29 @@ class MainWindow(QMainWindow):
     def _playing_changed(self, playing: bool) -> None:
         self.actions["play"].setText("Pause" if playing else "Play")
 
+    # -- window events ---------------------------------------------------------------------------
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if any(u.toLocalFile().lower().endswith(".json") for u in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        paths = [QUrl(u).toLocalFile() for u in event.mimeData().urls()]
+        scenes = [p for p in paths if p.lower().endswith(".json")]
+        if scenes:
+            self.scenes.open_file(Path(scenes[0]))
+            event.acceptProposedAction()
+
     def closeEvent(self, event: QCloseEvent) -> None:
+        self.scenes.remember()
         self.race.shutdown()
+        self.scene_jobs.shutdown()
         super().closeEvent(event)
+
+
+def _load_lessons(progress, cancelled):
+    """Job: read the lesson files (expression lessons import sympy, so not on the GUI thread)."""
+    from engine.lessons import load_lessons
+
+    result = load_lessons()
+    problems = [str(e) for e in result.errors]
+    return ("lessons", (list(result.lessons), problems))

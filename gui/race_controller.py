@@ -43,7 +43,7 @@ def badge_for(record: StepRecord) -> tuple[str, str]:
 
 
 def readout_for(record: StepRecord) -> str:
-    text = f"k = {record.iteration}    E = {record.f[0]:.6g}    ‖∇E‖ = {record.grad_norm[0]:.3g}"
+    text = f"k = {record.iteration}   E = {record.f[0]:.5g}   ‖∇E‖ = {record.grad_norm[0]:.3g}"
     message = record.messages.get(0)
     return f"{text}\n{message}" if message else text
 

@@ -29,7 +29,7 @@ SUBSCRIPTS = str.maketrans("0123456789-", "₀₁₂₃₄₅₆₇₈₉₋")
 SUPERSCRIPTS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 
 
-# -- the frame ------------------------------------------------------------------------------------
+# -- the frame -----------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class RacerFrame:
     """One racer as currently shown (live or rewound)."""
@@ -48,7 +48,7 @@ class RacerFrame:
         return self.config.color
 
     def point_xy(self, iteration: int) -> tuple[float, float] | None:
-        """The display position of an earlier iteration of this racer (None if unknown/non-finite)."""
+        """Display position of an earlier iteration of this racer (None: unknown or non-finite)."""
         if not 0 <= iteration < self.history.count:
             return None
         p = self.history.point(iteration)
@@ -104,7 +104,7 @@ class Frame:
         return (xy[0] + dx_px * self.pixel[0], xy[1] + dy_px * self.pixel[1])
 
 
-# -- small helpers -----------------------------------------------------------------------------------
+# -- small helpers -------------------------------------------------------------------------------
 def fmt(value: float, digits: int = 3) -> str:
     """A number for a projector: few digits, a real minus sign, ∞, and 1.2·10⁻⁵ style exponents."""
     v = float(value)
@@ -185,16 +185,43 @@ def clip_segment(
     return (x0 + t0 * dx, y0 + t0 * dy), (x0 + t1 * dx, y0 + t1 * dy)
 
 
-def clip_polyline(xs: np.ndarray, ys: np.ndarray, box: Box) -> tuple[np.ndarray, np.ndarray]:
-    """Points outside ``box`` (or non-finite) become NaN gaps (draw with connect='finite')."""
-    xs = np.array(xs, float)
-    ys = np.array(ys, float)
-    with np.errstate(invalid="ignore"):
-        bad = ~(np.isfinite(xs) & np.isfinite(ys))
-        bad |= (xs < box[0]) | (xs > box[1]) | (ys < box[2]) | (ys > box[3])
-    xs[bad] = np.nan
-    ys[bad] = np.nan
-    return xs, ys
+Polyline = tuple[np.ndarray, np.ndarray, np.ndarray]  # xs, ys, connect (point i → i + 1)
+
+
+def polyline(pieces: Iterable[tuple[Any, Any]], box: Box) -> Polyline:
+    """Pieces (xs, ys) as one path with a connect mask and no NaN separators: points that are
+    non-finite or outside ``box`` are dropped and break their piece. Everything returned is
+    finite, so nothing non-finite ever reaches pyqtgraph."""
+    out_x, out_y, out_c = [], [], []
+    for xs, ys in pieces:
+        xs = np.asarray(xs, float).ravel()
+        ys = np.asarray(ys, float).ravel()
+        with np.errstate(invalid="ignore"):
+            ok = np.isfinite(xs) & np.isfinite(ys)
+            ok &= (xs >= box[0]) & (xs <= box[1]) & (ys >= box[2]) & (ys <= box[3])
+        idx = np.flatnonzero(ok)
+        if idx.size == 0:
+            continue
+        conn = np.zeros(idx.size, bool)
+        conn[:-1] = np.diff(idx) == 1
+        out_x.append(xs[idx])
+        out_y.append(ys[idx])
+        out_c.append(conn)
+    if not out_x:
+        return np.empty(0), np.empty(0), np.empty(0, bool)
+    return np.concatenate(out_x), np.concatenate(out_y), np.concatenate(out_c)
+
+
+def set_polyline(item: pg.PlotDataItem, line: Polyline) -> bool:
+    """Show a polyline from ``polyline`` (hide the item when nothing is left)."""
+    xs, ys, conn = line
+    if xs.size < 2 or not conn.any():
+        item.setData([], [])
+        item.hide()
+        return False
+    item.setData(xs, ys, connect=conn.astype(np.int32))
+    item.show()
+    return True
 
 
 def pen(color: Any, width: float, style_: Qt.PenStyle = Qt.PenStyle.SolidLine) -> Any:
@@ -208,13 +235,14 @@ def outline_pen(width: float) -> Any:
     return pg.mkPen(style.OVERLAY_OUTLINE, width=width + 2.5)
 
 
-# -- item groups -----------------------------------------------------------------------------------
+# -- item groups ---------------------------------------------------------------------------------
 class Group:
     """The graphics items one overlay draws for one racer; added to and removed from the plot."""
 
     def __init__(self, plot: pg.PlotItem) -> None:
         self.plot = plot
         self.items: list[Any] = []
+        self.labels: list[Label] = []
 
     def add(self, item: Any, z: float) -> Any:
         item.setZValue(z)
@@ -228,9 +256,14 @@ class Group:
     def make_scatter(self, z: float, **opts: Any) -> pg.ScatterPlotItem:
         return self.add(pg.ScatterPlotItem(**opts), z)
 
-    def make_label(self, sizes: theme.Sizes, color: str = style.LABEL_TEXT, **opts: Any) -> Label:
+    def make_label(
+        self, sizes: theme.Sizes, color: str = style.LABEL_TEXT, priority: int = 5, **opts: Any
+    ) -> Label:
+        """A label; lower ``priority`` keeps its place in the layout pass, others make way."""
         label = Label(sizes, color, **opts)
+        label.priority = priority
         self.add(label.item, style.Z_LABEL)
+        self.labels.append(label)
         return label
 
     def make_arrow(self, sizes: theme.Sizes, color: str, dashed: bool = False) -> Arrow:
@@ -245,6 +278,7 @@ class Group:
             if item.scene() is not None:  # e.g. an item parented elsewhere
                 item.scene().removeItem(item)
         self.items = []
+        self.labels = []
 
 
 class Label:
@@ -258,12 +292,15 @@ class Label:
         boxed: bool = True,
     ) -> None:
         self.color = color
+        self.anchor = anchor
         self.item = pg.TextItem(
             color=color,
             anchor=anchor,
             fill=pg.mkBrush(style.LABEL_FILL) if boxed else None,
             border=pg.mkPen(style.LABEL_BORDER) if boxed else None,
         )
+        self.xy: tuple[float, float] | None = None
+        self.priority = 5
         self._text = ""
         self.set_font(sizes)
 
@@ -281,7 +318,7 @@ class Label:
         color: str | None = None,
     ) -> None:
         if not finite(xy):
-            self.item.hide()
+            self.hide()
             return
         if color is not None and color != self.color:
             self.color = color
@@ -289,17 +326,94 @@ class Label:
         if text != self._text:
             self.item.setText(text, self.color)
             self._text = text
-        if anchor is not None:
+        if anchor is not None and anchor != self.anchor:
+            self.anchor = anchor
             self.item.setAnchor(anchor)
-        self.item.setPos(float(xy[0]), float(xy[1]))
+        self.xy = (float(xy[0]), float(xy[1]))
+        self.item.setPos(*self.xy)
         self.item.show()
 
     @property
     def text(self) -> str:
         return self._text
 
+    @property
+    def visible(self) -> bool:
+        return self.item.isVisible() and self.xy is not None
+
     def hide(self) -> None:
         self.item.hide()
+        self.xy = None
+
+    def pixel_rect(self, frame: Frame) -> tuple[float, float, float, float] | None:
+        """(left, top, right, bottom) in plot pixels (origin top-left, y down)."""
+        if self.xy is None:
+            return None
+        size = self.item.textItem.boundingRect()
+        w, h = float(size.width()), float(size.height())
+        x0, _, _, y1 = frame.view
+        px_x = (self.xy[0] - x0) / frame.pixel[0]
+        px_y = (y1 - self.xy[1]) / frame.pixel[1]
+        left, top = px_x - self.anchor[0] * w, px_y - self.anchor[1] * h
+        return (left, top, left + w, top + h)
+
+    def move_rect(self, frame: Frame, left: float, top: float) -> None:
+        """Move so the text's top-left corner is at this plot pixel."""
+        rect = self.pixel_rect(frame)
+        if rect is None:
+            return
+        w, h = rect[2] - rect[0], rect[3] - rect[1]
+        x0, _, _, y1 = frame.view
+        px_x, px_y = left + self.anchor[0] * w, top + self.anchor[1] * h
+        self.xy = (x0 + px_x * frame.pixel[0], y1 - px_y * frame.pixel[1])
+        self.item.setPos(*self.xy)
+
+
+Rect = tuple[float, float, float, float]
+
+
+def _overlap(a: Rect, b: Rect, gap: float = 2.0) -> bool:
+    return a[0] < b[2] + gap and b[0] < a[2] + gap and a[1] < b[3] + gap and b[1] < a[3] + gap
+
+
+def layout_labels(labels: Iterable[Label], frame: Frame, obstacles: Iterable[Rect] = ()) -> None:
+    """Keep labels inside the plot and off each other: greedy, in the given order of priority.
+
+    A label whose anchor point is off the plot is left alone (it is clipped with its item).
+    """
+    width, height = frame.plot_px
+    margin = 4.0
+    placed: list[Rect] = list(obstacles)
+    for label in sorted(labels, key=lambda lab: lab.priority):
+        rect = label.pixel_rect(frame) if label.visible else None
+        if rect is None:
+            continue
+        w, h = rect[2] - rect[0], rect[3] - rect[1]
+        ax, ay = label.anchor
+        anchor_px = (rect[0] + ax * w, rect[1] + ay * h)
+        if not (0.0 <= anchor_px[0] <= width and 0.0 <= anchor_px[1] <= height):
+            continue
+
+        def clamp(left: float, top: float, w: float = w, h: float = h) -> tuple[float, float]:
+            left = min(max(left, margin), max(margin, width - margin - w))
+            top = min(max(top, margin), max(margin, height - margin - h))
+            return left, top
+
+        left, top = clamp(rect[0], rect[1])
+        best = (left, top)
+        candidates = [(0.0, 0.0)]
+        for n in (1, 2, 3, 4):
+            candidates += [(0.0, n * (h + 3)), (0.0, -n * (h + 3))]
+        candidates += [(w + 8, 0.0), (-(w + 8), 0.0)]
+        for dx, dy in candidates:
+            cl, ct = clamp(left + dx, top + dy)
+            trial = (cl, ct, cl + w, ct + h)
+            if not any(_overlap(trial, other) for other in placed):
+                best = (cl, ct)
+                break
+        if (best[0], best[1]) != (rect[0], rect[1]):
+            label.move_rect(frame, *best)
+        placed.append((best[0], best[1], best[0] + w, best[1] + h))
 
 
 def anchor_away(direction_px: Sequence[float]) -> tuple[float, float]:
@@ -376,7 +490,7 @@ class Arrow:
         return self.head.isVisible()
 
 
-# -- the overlay base class --------------------------------------------------------------------------
+# -- the overlay base class ----------------------------------------------------------------------
 class Overlay:
     """One kind of overlay, drawn for every shown racer; groups are created on demand."""
 
@@ -425,3 +539,10 @@ class Overlay:
         """Every graphics item this overlay currently has in the plot (for tests and tools)."""
         return [item for g in self.groups.values() for item in g.items]
 
+    def labels(self) -> list[Label]:
+        """This overlay's text labels, most important first (for the layout pass)."""
+        return [label for g in self.groups.values() for label in g.labels]
+
+    def obstacles(self, frame: Frame) -> list[tuple[float, float, float, float]]:
+        """Plot-pixel rectangles that labels must avoid (e.g. a fixed text box)."""
+        return []

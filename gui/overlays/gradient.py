@@ -20,11 +20,10 @@ from gui.overlays.base import (
     fmt,
     outline_pen,
     pen,
-    safe_norm,
     unit,
 )
 
-ARROW_FRACTION = 0.14  # arrow length as a fraction of the plot's shorter side (pixels)
+ARROW_FRACTION = 0.12  # arrow length as a fraction of the plot's shorter side (pixels)
 TANGENT_FRACTION = 0.22  # tangent half-length as a fraction of the plot's shorter side
 
 
@@ -48,23 +47,22 @@ class GradientOverlay(Overlay):
             return False
         tip = (tail[0] + vec[0], tail[1] + vec[1])
         grp.arrow.set(tail, tip, frame)
-        norm = safe_norm(g)
         if frame.dim == 1:
-            text = f"−∇E   (E′(w) = {fmt(g[0])})"
+            text = f"−∇E (direction; E′ = {fmt(g[0])})"
             self._tangent(frame, grp, racer, float(g[0]))
         else:
-            text = f"−∇E   (‖∇E‖ = {fmt(norm)})"
+            text = "−∇E (direction)"
         d_px = frame.to_px(vec)
         grp.label.set(text, frame.offset(tip, *_nudge(d_px, 8.0)), anchor_away(d_px))
         return True
 
     def _build(self, grp: Group, color: str) -> None:
         grp.arrow = grp.make_arrow(self.sizes, color, dashed=True)
-        grp.label = grp.make_label(self.sizes, color)
+        grp.label = grp.make_label(self.sizes, color, priority=2)
         grp.tangent = None
 
     def _tangent(self, frame: Frame, grp: Group, racer: RacerFrame, slope: float) -> None:
-        """The tangent of E at the head, a fixed screen length along the line w ↦ E + E′·(w − w₀)."""
+        """The tangent of E at the head, a fixed screen length of the line w ↦ E + E′·(w − w₀)."""
         if grp.tangent is None:
             width = style.line_width(self.sizes)
             grp.tangent = grp.make_curve(

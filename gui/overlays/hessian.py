@@ -17,12 +17,14 @@ from gui.overlays.base import (
     anchor_away,
     finite,
     fmt,
-    outline_pen,
     pen,
+    polyline,
+    set_polyline,
     sub,
 )
 
-AXIS_FRACTION = 0.11  # half-length of an eigen-direction segment, of the plot's shorter side
+AXIS_FRACTION = 0.085  # half-length of an eigen-direction segment, of the plot's shorter side
+CAP_PX = 6.0  # half-length of the end caps
 ZERO_TOL = 1e-9  # |λ| ≤ ZERO_TOL·max|λ| (or exactly 0) counts as flat
 
 
@@ -56,13 +58,24 @@ class HessianOverlay(Overlay):
     name = "hessian"
     title = "Hessian eigen-directions"
 
+    def update(self, frame: Frame) -> None:
+        self._drawn_px: list[tuple[float, float]] = []
+        super().update(frame)
+
     def draw_racer(self, frame: Frame, racer: RacerFrame) -> bool:
-        if racer.duplicate:
+        # one cross per neighbourhood: two crosses on top of each other cannot be read (and on a
+        # quadratic the Hessian is the same everywhere anyway)
+        here = (racer.head_xy[0] / frame.pixel[0], racer.head_xy[1] / frame.pixel[1])
+        near = 2.2 * AXIS_FRACTION * frame.short_side_px
+        if racer.duplicate or any(
+            math.hypot(here[0] - a, here[1] - b) < near for a, b in self._drawn_px
+        ):
             return False
         eig = _eigen(racer)
         if eig is None:
             return False
         lam, vecs = eig
+        self._drawn_px.append(here)
         grp = self.group(racer.racer_id, lambda g: self._build(g, frame.dim))
         head = racer.head_xy
         words = curvature_words(lam)
@@ -86,15 +99,31 @@ class HessianOverlay(Overlay):
                 seg.hide()
                 grp.values[i].hide()
                 continue
-            width = style.line_width(self.sizes) + 1.0
+            width = style.line_width(self.sizes)
             seg.setPen(pen(sign_color(s), width))
-            seg.setShadowPen(outline_pen(width))
-            seg.setData(
-                [head[0] - vec[0], head[0] + vec[0]], [head[1] - vec[1], head[1] + vec[1]]
-            )
-            seg.show()
-            # the value sits past the end of its segment that points more to the right / up
+            seg.setShadowPen(pen(style.CURVATURE_OUTLINE, width + 1.5))
             end_px = frame.to_px(vec)
+            # an axis, not an arrow: a segment through the head with a short cap at each end
+            n_px = math.hypot(*end_px) or 1.0
+            cap = (
+                -end_px[1] / n_px * CAP_PX * frame.pixel[0],
+                end_px[0] / n_px * CAP_PX * frame.pixel[1],
+            )
+            a = (head[0] - vec[0], head[1] - vec[1])
+            b = (head[0] + vec[0], head[1] + vec[1])
+            set_polyline(
+                seg,
+                polyline(
+                    [
+                        ((a[0], b[0]), (a[1], b[1])),
+                        ((a[0] - cap[0], a[0] + cap[0]), (a[1] - cap[1], a[1] + cap[1])),
+                        ((b[0] - cap[0], b[0] + cap[0]), (b[1] - cap[1], b[1] + cap[1])),
+                    ],
+                    frame.far_box(),
+                ),
+            )
+            grp.segments[i] = (a, b)
+            # the value sits past the end of its segment that points more to the right / up
             sgn = 1.0 if (end_px[0], end_px[1]) >= (0.0, 0.0) else -1.0
             end = (head[0] + sgn * vec[0], head[1] + sgn * vec[1])
             d_px = (sgn * end_px[0], sgn * end_px[1])
@@ -110,13 +139,14 @@ class HessianOverlay(Overlay):
         return True
 
     def _build(self, grp: Group, dim: int) -> None:
+        grp.summary = grp.make_label(self.sizes, priority=6)
         grp.axes = []
         grp.values = []
+        grp.segments = [None, None]
         if dim == 2:
             for _ in range(2):
-                grp.axes.append(grp.make_curve(style.Z_ARROW - 0.2))
-                grp.values.append(grp.make_label(self.sizes))
-        grp.summary = grp.make_label(self.sizes)
+                grp.axes.append(grp.make_curve(style.Z_CURVATURE))
+                grp.values.append(grp.make_label(self.sizes, priority=4))
         grp.words = ""
 
 

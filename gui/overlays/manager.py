@@ -14,7 +14,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
 
 from gui import theme
-from gui.overlays.base import Frame, Overlay, RacerFrame, finite
+from gui.overlays.base import Frame, Overlay, RacerFrame, finite, layout_labels
 from gui.overlays.gradient import GradientOverlay
 from gui.overlays.hessian import HessianOverlay
 from gui.overlays.newton_model import NewtonModelOverlay
@@ -54,7 +54,7 @@ class OverlayManager(QObject):
         canvas.plot.getViewBox().sigRangeChanged.connect(self._view_changed)
         canvas.plot.getViewBox().sigResized.connect(self._view_changed)
 
-    # -- public API --------------------------------------------------------------------------------
+    # -- public API -------------------------------------------------------------------------------
     def set_enabled(self, name: str, on: bool) -> None:
         if name not in self.overlays:
             raise KeyError(f"unknown overlay {name!r}; choose one of: {', '.join(self.overlays)}")
@@ -91,7 +91,7 @@ class OverlayManager(QObject):
         """All overlay graphics items currently in the scene (for tests and tools)."""
         return [item for overlay in self.overlays.values() for item in overlay.items()]
 
-    # -- drawing -----------------------------------------------------------------------------------
+    # -- drawing ----------------------------------------------------------------------------------
     @Slot()
     def refresh(self) -> None:
         """Redraw the enabled overlays from the controller's shown records."""
@@ -105,6 +105,9 @@ class OverlayManager(QObject):
             return
         for overlay in active:
             overlay.update(frame)
+        obstacles = [rect for overlay in active for rect in overlay.obstacles(frame)]
+        labels = [label for overlay in active for label in overlay.labels()]
+        layout_labels(labels, frame, obstacles)
 
     def _view_changed(self, *_: object) -> None:
         if self.enabled():

@@ -21,11 +21,12 @@ from gui.overlays.base import (
     Group,
     Overlay,
     RacerFrame,
-    clip_polyline,
     finite,
     fmt,
     outline_pen,
     pen,
+    polyline,
+    set_polyline,
     sub,
 )
 
@@ -55,22 +56,17 @@ class NewtonModelOverlay(Overlay):
         model = _Model(c, f, g, h)
         grp = self.group(racer.racer_id, lambda g_: self._build(g_, racer.color))
         if frame.dim == 1:
-            xs, ys = self._parabola(frame, model, c, w_star)
+            pieces = self._parabola(frame, model, c, w_star)
             star_xy = (float(w_star[0]), model(w_star[None])[0])
             center_xy = (float(c[0]), f)
         else:
             if kind in ("minimum", "maximum"):
-                xs, ys = self._ellipses(frame, model, h, w_star)
+                pieces = self._ellipses(frame, model, h, w_star)
             else:
-                xs, ys = self._contours(frame, model, c, w_star)
+                pieces = self._contours(frame, model, c, w_star)
             star_xy = (float(w_star[0]), float(w_star[1]))
             center_xy = (float(c[0]), float(c[1]))
-        xs, ys = clip_polyline(xs, ys, frame.far_box())
-        if np.isfinite(xs).any():
-            grp.levels.setData(xs, ys, connect="finite")
-            grp.levels.show()
-        else:
-            grp.levels.hide()
+        set_polyline(grp.levels, polyline(pieces, frame.far_box()))
         for item, xy in ((grp.star, star_xy), (grp.center, center_xy)):
             if finite(xy):
                 item.setData([xy[0]], [xy[1]])
@@ -83,10 +79,10 @@ class NewtonModelOverlay(Overlay):
         grp.label.set(text, frame.offset(star_xy, 18.0, -16.0), (0.0, 0.0))
         return True
 
-    # -- geometry --------------------------------------------------------------------------------
+    # -- geometry ---------------------------------------------------------------------------------
     def _ellipses(
         self, frame: Frame, model: _Model, h: np.ndarray, w_star: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
+    ) -> list[tuple[np.ndarray, np.ndarray]]:
         """Level sets m = m* ± δ·t: ellipses (w−w*)ᵀH(w−w*) = 2δt around the stationary point."""
         lam, vecs = sym_eig(h[None])
         lam, vecs = np.abs(lam[0]), vecs[0]
@@ -97,18 +93,17 @@ class NewtonModelOverlay(Overlay):
             delta = 0.5 * float(lam.min()) * radius * radius
         theta = np.linspace(0.0, 2.0 * np.pi, ELLIPSE_POINTS)
         circle = np.stack([np.cos(theta), np.sin(theta)])
-        xs, ys = [], []
+        pieces = []
         with np.errstate(all="ignore"):
             for t in LEVEL_FRACTIONS:
                 radii = np.sqrt(2.0 * delta * t / lam)
                 pts = w_star[:, None] + vecs @ (radii[:, None] * circle)
-                xs += [pts[0], [np.nan]]
-                ys += [pts[1], [np.nan]]
-        return np.concatenate(xs), np.concatenate(ys)
+                pieces.append((pts[0], pts[1]))
+        return pieces
 
     def _contours(
         self, frame: Frame, model: _Model, c: np.ndarray, w_star: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
+    ) -> list[tuple[np.ndarray, np.ndarray]]:
         """Level lines of an indefinite or singular model, sampled on a grid around c and w*."""
         import contourpy
 
@@ -121,42 +116,45 @@ class NewtonModelOverlay(Overlay):
         gx = np.linspace(max(mid[0] - hx, fx0), min(mid[0] + hx, fx1), GRID)
         gy = np.linspace(max(mid[1] - hy, fy0), min(mid[1] + hy, fy1), GRID)
         if gx[0] >= gx[-1] or gy[0] >= gy[-1]:
-            return np.array([np.nan]), np.array([np.nan])
+            return []
         xx, yy = np.meshgrid(gx, gy)
         with np.errstate(all="ignore"):
             z = model(np.stack([xx.ravel(), yy.ravel()], axis=1)).reshape(xx.shape)
         if not np.all(np.isfinite(z)):
-            return np.array([np.nan]), np.array([np.nan])
+            return []
         m_star = float(model(w_star[None])[0])
         delta = abs(model.f - m_star)
         if delta <= 1e-12 * max(1.0, abs(m_star)):
             delta = 0.3 * float(z.max() - z.min())
         levels = [m_star + delta * t for t in (-1.0, -0.4, 0.0, 0.4, 1.0)]
         gen = contourpy.contour_generator(gx, gy, z, line_type=contourpy.LineType.ChunkCombinedNan)
-        xs, ys = [], []
+        pieces = []
         for level in levels:
             for chunk in gen.lines(level)[0]:
-                if chunk is not None and len(chunk):
-                    xs += [chunk[:, 0], [np.nan]]
-                    ys += [chunk[:, 1], [np.nan]]
-        if not xs:
-            return np.array([np.nan]), np.array([np.nan])
-        return np.concatenate(xs), np.concatenate(ys)
+                if chunk is None or not len(chunk):
+                    continue
+                # ChunkCombinedNan: one array per chunk, its lines separated by NaN rows
+                breaks = np.flatnonzero(~np.isfinite(chunk[:, 0]))
+                for part in np.split(chunk, breaks):
+                    part = part[np.isfinite(part[:, 0])]
+                    if len(part) > 1:
+                        pieces.append((part[:, 0], part[:, 1]))
+        return pieces
 
     def _parabola(
         self, frame: Frame, model: _Model, c: np.ndarray, w_star: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
+    ) -> list[tuple[np.ndarray, np.ndarray]]:
         x0, x1 = frame.view[0], frame.view[1]
         mid = 0.5 * float(c[0] + w_star[0])
         half = max(1.3 * abs(float(c[0] - w_star[0])), 0.3 * (x1 - x0))
         lo, hi = max(mid - half, x0 - (x1 - x0)), min(mid + half, x1 + (x1 - x0))
         if not lo < hi:
-            return np.array([np.nan]), np.array([np.nan])
+            return []
         ws = np.linspace(lo, hi, 240)
         with np.errstate(all="ignore"):
-            return ws, model(ws[:, None])
+            return [(ws, model(ws[:, None]))]
 
-    # -- items -----------------------------------------------------------------------------------
+    # -- items ------------------------------------------------------------------------------------
     def _build(self, grp: Group, color: str) -> None:
         width = style.line_width(self.sizes)
         grp.levels = grp.make_curve(
@@ -179,7 +177,7 @@ class NewtonModelOverlay(Overlay):
             pen=pg.mkPen(color, width=2.5),
             brush=pg.mkBrush(0, 0, 0, 150),
         )
-        grp.label = grp.make_label(self.sizes, color)
+        grp.label = grp.make_label(self.sizes, color, priority=0)
         grp.star_xy = None
 
 

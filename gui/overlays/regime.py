@@ -14,6 +14,7 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import QRectF
 
 from engine.analysis import REGIME_TEXT, analyse_quadratic
 from engine.optimizers import optimizer_spec
@@ -40,12 +41,19 @@ class RegimeOverlay(Overlay):
         self.box: pg.TextItem | None = None
         self._html = ""
         self._dim = 2
+        self._heads_px: list[tuple[float, float]] = []
+        self.corner = ""
         plot.getViewBox().sigResized.connect(self.reposition)
 
-    # -- Overlay API -------------------------------------------------------------------------------
+    # -- Overlay API ------------------------------------------------------------------------------
     def update(self, frame: Frame) -> None:
         self.sizes = frame.sizes
         self._dim = frame.dim
+        x0, _, _, y1 = frame.view
+        self._heads_px = [
+            ((r.head_xy[0] - x0) / frame.pixel[0], (y1 - r.head_xy[1]) / frame.pixel[1])
+            for r in frame.racers
+        ]
         body = self.compose(frame)
         if not body:
             self.clear()
@@ -86,20 +94,56 @@ class RegimeOverlay(Overlay):
             return ""
         return self.box.textItem.toPlainText()
 
+    def obstacles(self, frame: Frame) -> list[tuple[float, float, float, float]]:
+        rect = self._rect()
+        return [] if rect is None else [(rect.left(), rect.top(), rect.right(), rect.bottom())]
+
+    def _rect(self) -> QRectF | None:
+        """The box in plot pixels (the ViewBox's own coordinates)."""
+        if self.box is None or not self.box.isVisible():
+            return None
+        size = self.box.textItem.boundingRect()
+        ax, ay = self.box.anchor
+        pos = self.box.pos()
+        return QRectF(
+            pos.x() - ax * size.width(), pos.y() - ay * size.height(), size.width(), size.height()
+        )
+
     def reposition(self, *_: object) -> None:
-        """Top-right of the plot (the legend is top-left); 1-D: bottom-right, below the curve's
-        rising branches."""
+        """Into a free corner: top-right for 2-D, bottom-right for 1-D (the legend is top-left,
+        the 1-D curve rises into the top corners); another corner when that one would cover the
+        legend or more of the racers' heads."""
         if self.box is None:
             return
-        rect = self.plot.getViewBox().rect()
-        if self._dim == 1:
-            self.box.setAnchor((1.0, 1.0))
-            self.box.setPos(rect.right() - MARGIN_PX, rect.bottom() - MARGIN_PX)
-        else:
-            self.box.setAnchor((1.0, 0.0))
-            self.box.setPos(rect.right() - MARGIN_PX, rect.top() + MARGIN_PX)
+        view = self.plot.getViewBox()
+        rect = view.rect()
+        size = self.box.textItem.boundingRect()
+        w, h = size.width(), size.height()
+        m = MARGIN_PX
+        corners = {
+            "top-right": (rect.right() - m - w, rect.top() + m),
+            "bottom-right": (rect.right() - m - w, rect.bottom() - m - h),
+            "bottom-left": (rect.left() + m, rect.bottom() - m - h),
+        }
+        order = ["bottom-right", "bottom-left", "top-right"] if self._dim == 1 else list(corners)
+        legend = getattr(self.plot, "legend", None)
+        legend_rect = None
+        if legend is not None and legend.isVisible() and legend.parentItem() is view:
+            legend_rect = legend.mapRectToParent(legend.boundingRect())
 
-    # -- text ----------------------------------------------------------------------------------------
+        def cost(name: str) -> tuple[int, int]:
+            left, top = corners[name]
+            box = QRectF(left, top, w, h)
+            covers_legend = int(legend_rect is not None and box.intersects(legend_rect))
+            heads = sum(1 for p in self._heads_px if box.contains(*p))
+            return covers_legend, heads
+
+        best = min(order, key=lambda name: (cost(name), order.index(name)))
+        self.box.setAnchor((0.0, 0.0))
+        self.box.setPos(*corners[best])
+        self.corner = best
+
+    # -- text -------------------------------------------------------------------------------------
     def compose(self, frame: Frame) -> str:
         """The box's HTML ('' for nothing to say)."""
         if not frame.racers:
@@ -110,9 +154,7 @@ class RegimeOverlay(Overlay):
         return self._local(frame)
 
     def _quadratic(self, frame: Frame) -> str:
-        hess = next(
-            (r.record.hess[0] for r in frame.racers if r.record.hess is not None), None
-        )
+        hess = next((r.record.hess[0] for r in frame.racers if r.record.hess is not None), None)
         if hess is None or not finite(hess):
             return ""
         base = analyse_quadratic(hess, 1.0)
@@ -173,18 +215,17 @@ class RegimeOverlay(Overlay):
                 else:
                     ratio = f"{lr_name} &gt; 0 with λ ≤ 0"
                 color = _regime_color(direction.regime)
-                words = html.escape(REGIME_TEXT[direction.regime])
-                cells.append(
-                    _row(where, ratio, f'→ <span style="color:{color}">{words}</span>')
-                )
+                words = _html_eta(html.escape(REGIME_TEXT[direction.regime]))
+                cells.append(_row(where, ratio, f'→ <span style="color:{color}">{words}</span>'))
             rows.append(_table(cells, indent=True))
             if spec:
                 rows.append(f"&nbsp;&nbsp;<i>({spec})</i>")
-        return "<br>".join(rows)
+        return _join(rows)
 
     def _local(self, frame: Frame) -> str:
-        rows = ["<b>Local curvature at each head</b> (E is not quadratic: it changes with w)"]
-        cells = []
+        head = "E″(w)" if frame.dim == 1 else "the Hessian"
+        rows = [f"<b>Curvature at the heads</b> ({head}; E is not quadratic)"]
+        cells: list[list[str]] = []
         seen: dict[bytes, int] = {}
         for racer in frame.racers:
             hess = racer.record.hess
@@ -198,7 +239,7 @@ class RegimeOverlay(Overlay):
             if frame.dim == 1:
                 direction = an.directions[0]
                 lam = direction.eigenvalue
-                text = f"E″(w) = {fmt(lam)}"
+                text = f"E″ = {fmt(lam)}"
                 if lam > 0:
                     detail = (
                         f"local η<sub>opt</sub> = 1/E″ = {fmt(direction.eta_opt)}, "
@@ -216,7 +257,7 @@ class RegimeOverlay(Overlay):
                 detail = (
                     f"κ(H) = λ<sub>max</sub>/λ<sub>min</sub> = <b>{fmt(kappa)}</b>"
                     if math.isfinite(kappa)
-                    else "H not positive definite: κ undefined"
+                    else "not positive definite: κ undefined"
                 )
             seen[key] = len(cells)
             cells.append([_swatch(racer.color), text, detail])
@@ -224,11 +265,25 @@ class RegimeOverlay(Overlay):
             return ""
         rows.append(_table([_row(*c) for c in cells]))
         if frame.dim == 2:
-            rows.append("large κ ⇒ a narrow valley: slow progress for gradient descent")
-        return "<br>".join(rows)
+            rows.append("large κ ⇒ narrow valley ⇒ slow gradient descent")
+        return _join(rows)
 
 
-# -- html helpers ------------------------------------------------------------------------------------
+# -- html helpers --------------------------------------------------------------------------------
+def _html_eta(text: str) -> str:
+    return text.replace("η_opt", "η<sub>opt</sub>")
+
+
+def _join(rows: list[str]) -> str:
+    """Rows joined by line breaks, except around tables (which are blocks already)."""
+    out = ""
+    for i, row in enumerate(rows):
+        if i and not row.startswith("<table") and not rows[i - 1].startswith("<table"):
+            out += "<br>"
+        out += row
+    return out
+
+
 def _row(*cells: str) -> str:
     return "<tr>" + "".join(f'<td style="padding-right:10px">{c}</td>' for c in cells) + "</tr>"
 

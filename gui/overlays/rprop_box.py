@@ -18,7 +18,19 @@ from engine.run import StepRecord
 from gui import theme
 from gui.history import RacerHistory
 from gui.overlays import style
-from gui.overlays.base import Frame, Group, Overlay, RacerFrame, finite, fmt, outline_pen, pen, sub
+from gui.overlays.base import (
+    Frame,
+    Group,
+    Overlay,
+    RacerFrame,
+    finite,
+    fmt,
+    outline_pen,
+    pen,
+    polyline,
+    set_polyline,
+    sub,
+)
 
 CAP_PX = 7.0  # half-height of the 1-D bar's end caps
 
@@ -28,6 +40,7 @@ class _Events:
     """Iterations of the kept records that flipped / returned, scanned up to ``upto``."""
 
     history: RacerHistory
+    epoch: object = None  # history.epoch when scanned (bumped by a rewind-and-continue)
     upto: int = -1
     last: StepRecord | None = None
     flips: list[int] = field(default_factory=list)  # record iterations k (drawn at w_{k−1})
@@ -66,19 +79,20 @@ class RpropBoxOverlay(Overlay):
         if frame.dim == 1:
             cap = CAP_PX * frame.pixel[1]
             lo, hi = np.clip([x - delta[0], x + delta[0]], bx0, bx1)
-            xs = [lo, hi, np.nan, lo, lo, np.nan, hi, hi]
-            ys = [y, y, np.nan, y - cap, y + cap, np.nan, y - cap, y + cap]
+            pieces = [
+                ((lo, hi), (y, y)),
+                ((lo, lo), (y - cap, y + cap)),
+                ((hi, hi), (y - cap, y + cap)),
+            ]
             corner = (hi, y + cap)
             text = f"Δ = {fmt(delta[0])}"
         else:
             lo_x, hi_x = np.clip([x - delta[0], x + delta[0]], bx0, bx1)
             lo_y, hi_y = np.clip([y - delta[1], y + delta[1]], by0, by1)
-            xs = [lo_x, hi_x, hi_x, lo_x, lo_x]
-            ys = [lo_y, lo_y, hi_y, hi_y, lo_y]
+            pieces = [((lo_x, hi_x, hi_x, lo_x, lo_x), (lo_y, lo_y, hi_y, hi_y, lo_y))]
             corner = (hi_x, hi_y)
             text = f"Δ{sub(1)} = {fmt(delta[0])}   Δ{sub(2)} = {fmt(delta[1])}"
-        grp.box.setData(np.array(xs, float), np.array(ys, float), connect="finite")
-        grp.box.show()
+        set_polyline(grp.box, polyline(pieces, frame.far_box(3.01)))
         grp.half_widths = delta.copy()
 
         flips, returns = self._scan(racer)
@@ -90,7 +104,7 @@ class RpropBoxOverlay(Overlay):
         grp.label.set(text, frame.offset(corner, 6.0, 6.0), (0.0, 1.0))
         return True
 
-    # -- events ----------------------------------------------------------------------------------
+    # -- events -----------------------------------------------------------------------------------
     def _scan(self, racer: RacerFrame) -> tuple[list[int], list[int]]:
         """Flip / return iterations up to the shown one, reading each kept record only once."""
         history = racer.history
@@ -98,11 +112,12 @@ class RpropBoxOverlay(Overlay):
         stale = (
             ev is None
             or ev.history is not history
+            or ev.epoch != getattr(history, "epoch", None)
             or ev.upto > history.latest_iteration  # truncated by a rewind-and-continue
             or (ev.last is not None and history.record_at(ev.upto) not in (None, ev.last))
         )
         if stale:
-            ev = _Events(history)
+            ev = _Events(history, getattr(history, "epoch", None))
             self._events[racer.racer_id] = ev
         for k in range(ev.upto + 1, history.latest_iteration + 1):
             rec = history.record_at(k)
@@ -118,7 +133,7 @@ class RpropBoxOverlay(Overlay):
         shown = racer.k
         return [k for k in ev.flips if k <= shown], [k for k in ev.returns if k <= shown]
 
-    # -- items -----------------------------------------------------------------------------------
+    # -- items ------------------------------------------------------------------------------------
     def _build(self, grp: Group, color: str) -> None:
         width = style.line_width(self.sizes)
         grp.box = grp.make_curve(
@@ -141,7 +156,7 @@ class RpropBoxOverlay(Overlay):
             pen=pg.mkPen("#000000", width=1.2),
             brush=pg.mkBrush(style.RPROP_RETURN_COLOR),
         )
-        grp.label = grp.make_label(self.sizes, color)
+        grp.label = grp.make_label(self.sizes, color, priority=1)
         grp.half_widths = None
 
 

@@ -19,14 +19,19 @@ CURVATURE_ZERO = _theme("CURVATURE_ZERO", "#c8c8c8")  # λ ≈ 0: flat
 RPROP_FLIP_COLOR = _theme("RPROP_FLIP_COLOR", "#ff3b30")  # a derivative changed sign here
 RPROP_RETURN_COLOR = _theme("RPROP_RETURN_COLOR", "#ffd60a")  # a return move landed here
 OVERLAY_OUTLINE = _theme("OVERLAY_OUTLINE", (0, 0, 0, 210))  # dark halo under overlay lines
+# curvature axes get a light halo: they describe the surface, not a racer (whose colours may
+# be close to the curvature colours)
+CURVATURE_OUTLINE = _theme("CURVATURE_OUTLINE", (255, 255, 255, 190))
 LABEL_TEXT = _theme("OVERLAY_LABEL_TEXT", "#f4f4f4")
 LABEL_FILL = _theme("OVERLAY_LABEL_FILL", (16, 16, 22, 215))
 LABEL_BORDER = _theme("OVERLAY_LABEL_BORDER", (255, 255, 255, 60))
 
-Z_MODEL = 16  # below the trails (20–22): the model is context
-Z_BOX = 23
-Z_ARROW = 24
-Z_MARKER = 25
+# the canvas draws trails at z = 20–21 and trail heads at z = 22: heads stay on top of arrows
+Z_MODEL = 16  # context: under the trails
+Z_CURVATURE = 18
+Z_BOX = 19
+Z_ARROW = 21.5
+Z_MARKER = 25  # hollow markers (model minimum, Rprop events) ring the trail points
 Z_LABEL = 40
 
 

@@ -113,5 +113,12 @@ def test_solve_sym_flags_singular_rows_without_warnings() -> None:
     assert singular.tolist() == [True, True, True, True, True, False]
     assert np.all(x[:5] == 0.0)
     np.testing.assert_allclose(x[5], [0.5, 1.0 / 3.0])
+    # numerically singular: det is rounding noise relative to the entries (a rotated
+    # diag(0, 5), or 1 + 1e-15 next to 1), not exactly 0
+    c, s = np.cos(0.3), np.sin(0.3)
+    r = np.array([[c, -s], [s, c]])
+    nearly = np.array([r @ np.diag([0.0, 5.0]) @ r.T, [[1.0, 1.0], [1.0, 1.0 + 1e-15]]])
+    x2, s2 = solve_sym(nearly, np.ones((2, 2)))
+    assert s2.tolist() == [True, True] and np.all(x2 == 0.0)
     x1, s1 = solve_sym(np.array([[[0.0]], [[4.0]]]), np.array([[1.0], [2.0]]))
     assert s1.tolist() == [True, False] and x1[:, 0].tolist() == [0.0, 0.5]

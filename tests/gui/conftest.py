@@ -32,3 +32,14 @@ def status_of(win, racer_id: int) -> str | None:
     history = win.race.histories.get(racer_id)
     record = history.latest_record() if history is not None else None
     return record.status_name() if record is not None else None
+
+
+@pytest.fixture(autouse=True)
+def private_settings(tmp_path_factory):
+    """Keep QSettings (last scene) out of the user's real configuration."""
+    from PySide6.QtCore import QSettings
+
+    path = tmp_path_factory.mktemp("settings")
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(path))
+    yield path

@@ -1,0 +1,228 @@
+"""Frames of a race drawn on a private, never-shown SurfaceCanvas: the GIF and headless PNG source.
+
+A :class:`RaceSnapshot` is plain data (the objective, view, surface, each racer's copied path up to
+the current step); a :class:`FrameRenderer` draws iteration ``k`` of it into a QImage. The visible
+canvas is never touched, so exporting does not disturb the race on screen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtGui import QColor, QImage, QPainter, QRegion
+from PySide6.QtWidgets import QWidget
+
+from engine.objective import Objective
+from gui import theme
+from gui.canvas import SurfaceCanvas
+from gui.history import SETTLE_BLOCK, TRAIL_POINTS
+from gui.surface import SurfaceData
+
+DEFAULT_SIZE = (800, 600)
+DEFAULT_MAX_FRAMES = 120
+BACKGROUND = "#1e1e24"  # the canvas's own background (SurfaceCanvas.setBackground)
+
+
+@dataclass(frozen=True)
+class RacerPath:
+    """One racer's positions for iterations 0..len-1 (a private copy, never written to)."""
+
+    racer_id: int
+    color: str
+    title: str
+    positions: np.ndarray  # (k + 1, d)
+
+
+@dataclass(frozen=True)
+class RaceSnapshot:
+    """Everything a frame needs, copied out of the live race (or built headless)."""
+
+    objective: Objective
+    view: tuple[tuple[float, float], ...]
+    surface: SurfaceData
+    racers: tuple[RacerPath, ...]
+    start: tuple[float, ...] | None
+    sizes: theme.Sizes = theme.NORMAL
+
+    @property
+    def last(self) -> int:
+        """The last iteration shown (the longest path's end; 0 when nothing has moved)."""
+        return max((len(r.positions) - 1 for r in self.racers), default=0)
+
+
+def snapshot_from_race(race, sizes: theme.Sizes | None = None) -> RaceSnapshot:
+    """Copy the current race out of a RaceController: start to the shown step (the rewind cursor
+    if rewound, else the latest). Raises ValueError when there is nothing to export yet."""
+    canvas = race.canvas
+    if race.objective is None or canvas.surface is None:
+        raise ValueError("nothing to export yet: the surface is still being computed")
+    paths = []
+    for racer in race.racers:
+        history = race.histories.get(racer.racer_id)
+        if not racer.enabled or history is None or history.count == 0:
+            continue
+        upto = history.shown_iteration if race.cursor is None else race.cursor
+        positions = np.array(history.positions(upto), dtype=float, copy=True)
+        paths.append(RacerPath(racer.racer_id, racer.color, racer.title, positions))
+    return RaceSnapshot(
+        objective=race.objective,
+        view=tuple(race.view),
+        surface=canvas.surface,
+        racers=tuple(paths),
+        start=race.start,
+        sizes=sizes or canvas.sizes,
+    )
+
+
+def frame_iterations(last: int, max_frames: int = DEFAULT_MAX_FRAMES) -> list[int]:
+    """Evenly spaced iterations 0..last, at most ``max_frames`` of them, always with 0 and last."""
+    if max_frames < 1:
+        raise ValueError(f"max_frames must be at least 1 (got {max_frames})")
+    last = max(0, int(last))
+    if last == 0 or max_frames == 1:
+        return [last]
+    count = min(max_frames, last + 1)
+    # spacing last / (count - 1) ≥ 1, so rounding keeps every iteration distinct
+    return [int(v) for v in np.rint(np.linspace(0, last, count))]
+
+
+def render_widget(widget: QWidget, scale: float = 1.0, background: QColor | None = None) -> QImage:
+    """Paint ``widget`` (and its children) into a new QImage of ``scale`` × its size.
+
+    The image has device pixel ratio ``scale``: Qt lays out in logical pixels and rasterizes
+    text, lines and markers at the full resolution, so a 2× export is sharp, not upscaled.
+    """
+    if not (0 < scale <= 8):
+        raise ValueError(f"scale must be > 0 and ≤ 8 (got {scale:g})")
+    size = widget.size()
+    if size.width() <= 0 or size.height() <= 0:
+        raise ValueError(f"cannot render an empty widget ({size.width()}×{size.height()})")
+    w, h = round(size.width() * scale), round(size.height() * scale)
+    image = QImage(w, h, QImage.Format.Format_RGB32)
+    if image.isNull():
+        raise MemoryError(f"cannot allocate a {w}×{h} image")
+    image.setDevicePixelRatio(scale)
+    image.fill(background if background is not None else widget.palette().window().color())
+    painter = QPainter(image)
+    try:
+        painter.setRenderHints(
+            QPainter.RenderHint.Antialiasing
+            | QPainter.RenderHint.TextAntialiasing
+            | QPainter.RenderHint.SmoothPixmapTransform
+        )
+        # QWidget.render even for a QGraphicsView (whose own render() draws only its scene)
+        QWidget.render(
+            widget,
+            painter,
+            QPoint(0, 0),
+            QRegion(),
+            QWidget.RenderFlag.DrawWindowBackground | QWidget.RenderFlag.DrawChildren,
+        )
+    finally:
+        painter.end()
+    return image
+
+
+class FrameRenderer:
+    """Draws iteration ``k`` of a snapshot on its own offscreen canvas (GUI thread only)."""
+
+    def __init__(self, snapshot: RaceSnapshot, size: tuple[int, int] = DEFAULT_SIZE) -> None:
+        width, height = int(size[0]), int(size[1])
+        if not (64 <= width <= 4096 and 64 <= height <= 4096):
+            raise ValueError(f"frame size must be 64–4096 pixels per side (got {width}×{height})")
+        self.snapshot = snapshot
+        self.size = (width, height)
+        canvas = SurfaceCanvas()
+        canvas.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen, True)
+        canvas.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents, True)
+        canvas.resize(width, height)
+        if snapshot.sizes != canvas.sizes:
+            canvas.apply_sizes(snapshot.sizes)
+        canvas.set_objective(snapshot.objective, snapshot.view)
+        canvas.show_surface(snapshot.surface)
+        canvas.set_racers({r.racer_id: (r.color, r.title) for r in snapshot.racers})
+        canvas.set_start(snapshot.start)
+        # the heatmap and contours never change between frames: paint them from a cache
+        cache = pg.QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache
+        canvas.image.setCacheMode(cache)
+        for item in canvas.contours:
+            item.curve.setCacheMode(cache)
+        font = pg.QtGui.QFont()
+        font.setPointSize(max(9, snapshot.sizes.axis_pt))
+        font.setBold(True)
+        self.label = pg.TextItem(
+            "",
+            color="#f0f0f0",
+            anchor=(1, 0),
+            fill=pg.mkBrush(20, 20, 28, 200),
+        )
+        self.label.setFont(font)
+        self.label.setZValue(40)
+        canvas.plot.addItem(self.label, ignoreBounds=True)
+        canvas.show()  # not on screen (WA_DontShowOnScreen): delivers resize and layout
+        canvas.ci.layout.activate()
+        self.canvas = canvas
+        self._pixel: tuple[float, float] | None = None
+
+    @property
+    def last(self) -> int:
+        return self.snapshot.last
+
+    def frame_iterations(self, max_frames: int = DEFAULT_MAX_FRAMES) -> list[int]:
+        return frame_iterations(self.last, max_frames)
+
+    def show_iteration(self, k: int) -> None:
+        """Put every racer's path up to iteration ``k`` (clipped to its own end) on the canvas."""
+        canvas = self.canvas
+        if self._pixel is None and self.snapshot.objective.dim == 2:
+            self._pixel = canvas.pixel_size()
+        pixel = self._pixel
+        for racer in self.snapshot.racers:
+            end = min(k, len(racer.positions) - 1)
+            settled = (end // SETTLE_BLOCK) * SETTLE_BLOCK
+            pts = racer.positions
+            canvas.set_trail(
+                racer.racer_id,
+                (settled, pixel),
+                lambda p=pts, s=settled: thin(p[: s + 1], pixel),
+                thin(pts[settled : end + 1], pixel),
+            )
+        self.label.setText(f"k = {k}")
+        rect = canvas.view.viewRect()
+        self.label.setPos(rect.right(), rect.bottom() if _y_down(canvas) else rect.top())
+
+    def render(self, k: int, scale: float = 1.0) -> QImage:
+        """Iteration ``k`` as an image of ``scale`` × the frame size (RGB32)."""
+        self.show_iteration(k)
+        return render_widget(self.canvas, scale, QColor(BACKGROUND))
+
+    def close(self) -> None:
+        self.canvas.close()
+        self.canvas.deleteLater()
+
+
+def _y_down(canvas: SurfaceCanvas) -> bool:
+    return bool(canvas.view.yInverted())
+
+
+def thin(
+    points: np.ndarray, pixel: tuple[float, ...] | None, budget: int = TRAIL_POINTS
+) -> np.ndarray:
+    """What RacerHistory.trail does for a stored path: merge consecutive points that fall in the
+    same screen pixel, and keep at most ``budget`` (the recent half in full). First and last kept."""
+    pts = points
+    if pixel is not None and len(pts) > 2:
+        cells = np.floor(pts / np.asarray(pixel, float)[: pts.shape[1]])
+        keep = np.ones(len(pts), bool)
+        keep[1:] = np.any(cells[1:] != cells[:-1], axis=1)
+        keep[-1] = True
+        pts = pts[keep]
+    if len(pts) <= budget:
+        return pts
+    recent = budget // 2
+    old = pts[: len(pts) - recent]
+    stride = int(np.ceil(len(old) / (budget - recent)))
+    return np.concatenate([old[::stride], pts[len(pts) - recent :]])
