@@ -1,10 +1,15 @@
-"""DescentLab entry point: the app by default; headless subcommands; --self-test."""
+"""DescentLab entry point: the app by default (optionally with a scene file to open), the headless
+subcommands `trace`, `basin` and `export`, and `--self-test`."""
 
 from __future__ import annotations
 
 import sys
 
 HEADLESS = {"trace", "basin"}
+USAGE = (
+    "usage: descentlab [SCENE.json] | descentlab --self-test | "
+    "descentlab {trace,basin,export} --help"
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -13,6 +18,17 @@ def main(argv: list[str] | None = None) -> int:
         from engine.cli import main as cli_main
 
         return cli_main(args)
+    if args and args[0] == "export":  # headless, but draws with Qt (offscreen): imported lazily
+        from gui.export_cli import main as export_main
+
+        return export_main(args[1:])
+    if args and args[0] in ("-h", "--help"):
+        print(USAGE)
+        return 0
+    unknown = [a for a in args if not a.lower().endswith(".json") and a != "--self-test"]
+    if unknown:
+        print(f"descentlab: error: unknown argument {unknown[0]!r}\n{USAGE}", file=sys.stderr)
+        return 2
     from gui.app import run_app
 
     return run_app(args)

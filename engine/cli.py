@@ -211,6 +211,11 @@ def main(argv: Sequence[str]) -> int:
     except OSError as exc:
         print(f"descentlab {argv[0]}: error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_USAGE
+    except Exception as exc:  # whatever the input provoked: one line, never a traceback
+        print(
+            f"descentlab {argv[0]}: error: {type(exc).__name__}: {_one_line(exc)}", file=sys.stderr
+        )
+        return EXIT_USAGE
     if output:
         try:
             print(output)

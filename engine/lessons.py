@@ -78,7 +78,9 @@ def load_lessons(directory: str | os.PathLike[str] | None = None) -> LessonSet:
         except ScenarioError as exc:
             errors.append(LessonError(path.name, exc.field, exc.message))
         except Exception as exc:  # a bug elsewhere must cost one lesson, not the whole list
-            errors.append(LessonError(path.name, "", f"could not load ({type(exc).__name__}: {exc})"))
+            errors.append(
+                LessonError(path.name, "", f"could not load ({type(exc).__name__}: {exc})")
+            )
         else:
             loaded.append((scene, path))
     loaded.sort(key=_order)

@@ -23,6 +23,11 @@ STATUS_NAMES = ("running", "converged", "diverged", "max_steps", "failed")
 RUNNING, CONVERGED, DIVERGED, MAX_STEPS, FAILED = range(len(STATUS_NAMES))
 DIVERGENCE_BOUND = 1e8
 DEFAULT_TOL = 1e-8
+# "no further progress": every step below STALL_STEP·(1 + |w|) and no new best E for this many
+# updates in a row (Rprop bouncing at step_min never reaches ‖∇E‖ ≤ tol, yet it has arrived)
+STALL_STEP = 1e-5
+STALL_UPDATES = 25
+NEAR_STATIONARY = 1e-3  # a stopped row this close to ∇E = 0 is classified by its Hessian
 
 
 @dataclass(frozen=True)
@@ -88,6 +93,7 @@ class Run:
         self._messages_view: Mapping[int, str] | None = None
         self._unmoved = np.zeros(n, int)  # consecutive updates without any move, per row
         self._any_unmoved = False
+        self._stalled = np.zeros(n, int)  # consecutive tiny updates without a new best E
         try:
             self._f, self._g, self._gn = self._evaluate(x)
             self._gn = _rescue_norms(self._g, self._gn)
@@ -98,6 +104,7 @@ class Run:
                 np.full(n, np.nan),
             )
             self._stop(np.ones(n, bool), FAILED, _error_message(exc))
+        self._best_f = np.where(np.isfinite(self._f), self._f, np.inf)
         undefined = ~np.isfinite(self._f) | ~_all_rows(np.isfinite(self._g))
         self._stop(undefined, FAILED, "E or ∇E is undefined at the start")
         self._check_converged(self._gn, np.ones(n, bool))
@@ -190,7 +197,14 @@ class Run:
             self._unmoved = np.where(unmoved, self._unmoved + 1, 0)
             self._any_unmoved = bool(unmoved.any())
             no_move = self._unmoved >= 2
-        self._check_converged(self._gn, still, no_move)
+        scale = 1.0 + _row_max(np.abs(x))
+        tiny = _row_max(np.abs(displacement)) <= STALL_STEP * scale
+        with np.errstate(all="ignore"):  # best E may still be +inf for a failed row
+            improved = self._f < self._best_f - 1e-9 * np.abs(self._best_f)
+            self._best_f = np.fmin(self._best_f, self._f)
+        self._stalled = np.where(still & tiny & ~improved, self._stalled + 1, 0)
+        stalled = self._stalled >= STALL_UPDATES
+        self._check_converged(self._gn, still, no_move, stalled if stalled.any() else None)
         if self.iteration >= self.max_steps:
             self._status[self._status == RUNNING] = MAX_STEPS
         return self._record(displacement, out.visible)
@@ -250,25 +264,42 @@ class Run:
         self._messages_view = None
 
     def _check_converged(
-        self, grad_norm: np.ndarray, rows: np.ndarray, no_move: np.ndarray | None = None
+        self,
+        grad_norm: np.ndarray,
+        rows: np.ndarray,
+        no_move: np.ndarray | None = None,
+        stalled: np.ndarray | None = None,
     ) -> None:
         small = grad_norm <= self.tol
-        if not small.any() and (no_move is None or not no_move.any()):
+        reasons = [
+            (m, text)
+            for m, text in (
+                (no_move, "no coordinate moves any more"),
+                (stalled, "no further progress"),
+            )
+            if m is not None and m.any()
+        ]
+        if not small.any() and not reasons:
             return
         running = self._status == RUNNING
         done = rows & running & small
-        if no_move is not None:
-            done |= no_move & running
+        for mask, text in reasons:
+            early = mask & running & ~done
+            for i in np.flatnonzero(early)[:64]:
+                self._messages[int(i)] = f"{text} (‖∇E‖ = {grad_norm[i]:.3g})"
+                self._messages_view = None
+            done |= early
         if not done.any():
             return
         self._status[done] = CONVERGED
-        stationary = done & (grad_norm <= max(self.tol, 1e-6))
+        # classify where ∇E ≈ 0; a standstill far from one (E = w, tiny η) is no stationary point
+        near = grad_norm <= max(self.tol, 1e-6)
+        if stalled is not None:
+            near |= stalled & (grad_norm <= NEAR_STATIONARY)
+        stationary = done & near
         if np.any(stationary):
             self._kind[stationary] = classify_hessian(self._hess(self._x[stationary]))
             self._kind_view = None
-        for i in np.flatnonzero(done & ~stationary)[:64]:
-            self._messages[int(i)] = f"no coordinate moves any more (‖∇E‖ = {grad_norm[i]:.3g})"
-            self._messages_view = None
 
     def _record(self, step: np.ndarray, visible: Mapping[str, Any]) -> StepRecord:
         hess = self._hess(self._x) if self.record_hessian else None
@@ -294,6 +325,11 @@ class Run:
             visible=MappingProxyType(extra),
             hess=hess,
         )
+
+
+def _row_max(a: np.ndarray) -> np.ndarray:
+    """Largest entry of each row of an (n, d) array, for d = 1 or 2 without a reduction."""
+    return a[:, 0] if a.shape[1] == 1 else np.maximum(a[:, 0], a[:, 1])
 
 
 def _error_message(exc: BaseException) -> str:

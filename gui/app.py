@@ -7,6 +7,10 @@ from pathlib import Path
 
 
 def run_app(args: list[str]) -> int:
+    if "--self-test" in args:
+        from gui.self_test import run_self_test
+
+        return run_self_test()
     import pyqtgraph as pg
     from PySide6.QtWidgets import QApplication
 

@@ -11,19 +11,20 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPoint, Qt
-from PySide6.QtGui import QColor, QImage, QPainter, QRegion
-from PySide6.QtWidgets import QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QImage
 
 from engine.objective import Objective
 from gui import theme
 from gui.canvas import SurfaceCanvas
+from gui.export_png import render_widget
 from gui.history import SETTLE_BLOCK, TRAIL_POINTS
 from gui.surface import SurfaceData
 
 DEFAULT_SIZE = (800, 600)
 DEFAULT_MAX_FRAMES = 120
 BACKGROUND = "#1e1e24"  # the canvas's own background (SurfaceCanvas.setBackground)
+LEGEND_MARGIN = 10  # px, as SurfaceCanvas places it
 
 
 @dataclass(frozen=True)
@@ -89,43 +90,6 @@ def frame_iterations(last: int, max_frames: int = DEFAULT_MAX_FRAMES) -> list[in
     return [int(v) for v in np.rint(np.linspace(0, last, count))]
 
 
-def render_widget(widget: QWidget, scale: float = 1.0, background: QColor | None = None) -> QImage:
-    """Paint ``widget`` (and its children) into a new QImage of ``scale`` × its size.
-
-    The image has device pixel ratio ``scale``: Qt lays out in logical pixels and rasterizes
-    text, lines and markers at the full resolution, so a 2× export is sharp, not upscaled.
-    """
-    if not (0 < scale <= 8):
-        raise ValueError(f"scale must be > 0 and ≤ 8 (got {scale:g})")
-    size = widget.size()
-    if size.width() <= 0 or size.height() <= 0:
-        raise ValueError(f"cannot render an empty widget ({size.width()}×{size.height()})")
-    w, h = round(size.width() * scale), round(size.height() * scale)
-    image = QImage(w, h, QImage.Format.Format_RGB32)
-    if image.isNull():
-        raise MemoryError(f"cannot allocate a {w}×{h} image")
-    image.setDevicePixelRatio(scale)
-    image.fill(background if background is not None else widget.palette().window().color())
-    painter = QPainter(image)
-    try:
-        painter.setRenderHints(
-            QPainter.RenderHint.Antialiasing
-            | QPainter.RenderHint.TextAntialiasing
-            | QPainter.RenderHint.SmoothPixmapTransform
-        )
-        # QWidget.render even for a QGraphicsView (whose own render() draws only its scene)
-        QWidget.render(
-            widget,
-            painter,
-            QPoint(0, 0),
-            QRegion(),
-            QWidget.RenderFlag.DrawWindowBackground | QWidget.RenderFlag.DrawChildren,
-        )
-    finally:
-        painter.end()
-    return image
-
-
 class FrameRenderer:
     """Draws iteration ``k`` of a snapshot on its own offscreen canvas (GUI thread only)."""
 
@@ -164,8 +128,11 @@ class FrameRenderer:
         canvas.plot.addItem(self.label, ignoreBounds=True)
         canvas.show()  # not on screen (WA_DontShowOnScreen): delivers resize and layout
         canvas.ci.layout.activate()
+        canvas.hide()  # and not repainted by the event loop either: only render() paints it
         self.canvas = canvas
         self._pixel: tuple[float, float] | None = None
+        self._label_corner = "top-right"
+        self._place_legend_and_label()
 
     @property
     def last(self) -> int:
@@ -191,8 +158,59 @@ class FrameRenderer:
                 thin(pts[settled : end + 1], pixel),
             )
         self.label.setText(f"k = {k}")
-        rect = canvas.view.viewRect()
-        self.label.setPos(rect.right(), rect.bottom() if _y_down(canvas) else rect.top())
+        (x0, x1), (y0, y1) = _view_box(canvas)
+        right, bottom = (
+            self._label_corner.endswith("right"),
+            self._label_corner.startswith("bottom"),
+        )
+        self.label.setAnchor((1 if right else 0, 1 if bottom else 0))
+        self.label.setPos(x1 if right else x0, y0 if bottom else y1)
+
+    # -- layout of the legend and the step label -------------------------------------------------
+    def _place_legend_and_label(self) -> None:
+        """Put the legend, then the "k = …" label, in the corners where they hide the fewest
+        path points (and, in 1-D, the fewest points of the curve E(w))."""
+        canvas = self.canvas
+        points = self._points_to_keep_visible()
+        legend = canvas.legend
+        legend_size = legend.boundingRect().size()
+        self.label.setText(f"k = {self.last}")
+        label_size = self.label.textItem.boundingRect().size()
+        order = ("top-left", "top-right", "bottom-left", "bottom-right")
+        legend_corner = min(
+            order, key=lambda c: _covered(canvas, points, c, legend_size, LEGEND_MARGIN)
+        )
+        x_sign = 1 if legend_corner.endswith("left") else -1
+        y_sign = 1 if legend_corner.startswith("top") else -1
+        anchor = (0 if x_sign > 0 else 1, 0 if y_sign > 0 else 1)
+        legend.anchor(
+            itemPos=anchor,
+            parentPos=anchor,
+            offset=(x_sign * LEGEND_MARGIN, y_sign * LEGEND_MARGIN),
+        )
+        rest = [
+            c
+            for c in ("top-right", "bottom-right", "top-left", "bottom-left")
+            if c != legend_corner
+        ]
+        self._label_corner = min(rest, key=lambda c: _covered(canvas, points, c, label_size, 0))
+
+    def _points_to_keep_visible(self) -> np.ndarray:
+        snap = self.snapshot
+        parts = []
+        for racer in snap.racers:
+            pts = racer.positions
+            if snap.objective.dim == 1:
+                with np.errstate(all="ignore"):
+                    ys = snap.objective.value(pts[:, :1])
+                pts = np.column_stack([pts[:, 0], ys])
+            parts.append(pts[:, :2])
+        if snap.objective.dim == 1 and len(snap.surface.xs):
+            parts.append(np.column_stack([snap.surface.xs, snap.surface.z.reshape(-1)]))
+        if not parts:
+            return np.empty((0, 2))
+        pts = np.concatenate(parts)
+        return pts[np.all(np.isfinite(pts), axis=1)]
 
     def render(self, k: int, scale: float = 1.0) -> QImage:
         """Iteration ``k`` as an image of ``scale`` × the frame size (RGB32)."""
@@ -204,15 +222,33 @@ class FrameRenderer:
         self.canvas.deleteLater()
 
 
-def _y_down(canvas: SurfaceCanvas) -> bool:
-    return bool(canvas.view.yInverted())
+def _view_box(canvas: SurfaceCanvas) -> tuple[tuple[float, float], tuple[float, float]]:
+    """(x0, x1), (y0, y1) of the visible data rectangle, each ascending."""
+    rect = canvas.view.viewRect()
+    xs = sorted((rect.left(), rect.right()))
+    ys = sorted((rect.top(), rect.bottom()))
+    return (xs[0], xs[1]), (ys[0], ys[1])
+
+
+def _covered(canvas: SurfaceCanvas, points: np.ndarray, corner: str, size, margin: float) -> int:
+    """How many ``points`` a box of ``size`` pixels in ``corner`` (``margin`` px in) would hide."""
+    if not len(points):
+        return 0
+    (x0, x1), (y0, y1) = _view_box(canvas)
+    px, py = canvas.pixel_size()
+    w, h = (size.width() + margin) * px, (size.height() + margin) * py
+    xs, ys = points[:, 0], points[:, 1]
+    in_x = xs <= x0 + w if corner.endswith("left") else xs >= x1 - w
+    in_y = ys >= y1 - h if corner.startswith("top") else ys <= y0 + h
+    return int(np.count_nonzero(in_x & in_y))
 
 
 def thin(
     points: np.ndarray, pixel: tuple[float, ...] | None, budget: int = TRAIL_POINTS
 ) -> np.ndarray:
-    """What RacerHistory.trail does for a stored path: merge consecutive points that fall in the
-    same screen pixel, and keep at most ``budget`` (the recent half in full). First and last kept."""
+    """What RacerHistory.trail does for a stored path: merge consecutive points that fall in
+    the same screen pixel, and keep at most ``budget`` (the recent half in full). The first and
+    last points are always kept."""
     pts = points
     if pixel is not None and len(pts) > 2:
         cells = np.floor(pts / np.asarray(pixel, float)[: pts.shape[1]])

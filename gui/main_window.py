@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.scenario import OVERLAYS, ObjectiveSpec, Scenario
+from gui.basin_panel import BasinPanel
 from gui.canvas import SurfaceCanvas
 from gui.function_panel import FunctionPanel
 from gui.jobs import JobRunner
@@ -40,6 +41,7 @@ from gui.racers import make_racer
 from gui.racers_panel import RacersPanel
 from gui.scene_manager import SceneManager
 from gui.shortcuts_dialog import ShortcutsDialog, shortcut_rows
+from gui.sweep_panel import LrSweepPanel
 from gui.transport import TransportBar
 
 APP_NAME = "DescentLab"
@@ -66,6 +68,9 @@ class MainWindow(QMainWindow):
         self.overlays = OverlayManager(self.canvas, self.race, self)
         self.scene_jobs = JobRunner("DescentLab scenes", self)
         self.scenes = SceneManager(self, self.scene_jobs)
+        self.analysis_jobs = JobRunner("DescentLab analysis", self)  # sweeps and basin maps
+        self.sweep_panel = LrSweepPanel(self.analysis_jobs)
+        self.basin_panel = BasinPanel(self.analysis_jobs, self.canvas.plot)
         self.presentation = PresentationMode(self)
 
         self.actions: dict[str, QAction] = {}
@@ -127,6 +132,15 @@ class MainWindow(QMainWindow):
             "Esc",
             lambda: self.presentation.set_active(False),
         )
+        self._action(
+            "show_sweep", "Learning-rate sweep…", "Ctrl+L", lambda: self._show_dock(self.sweep_dock)
+        )
+        self._action(
+            "show_basins",
+            "Basins of attraction…",
+            "Ctrl+B",
+            lambda: self._show_dock(self.basin_dock),
+        )
         self._action("shortcuts", "Keyboard shortcuts", ["F1", "?"], self.show_shortcuts)
         self._action("open", "Open scene…", QKeySequence.StandardKey.Open, self.open_scene)
         self._action("save", "Save scene", QKeySequence.StandardKey.Save, self.save_scene)
@@ -177,6 +191,22 @@ class MainWindow(QMainWindow):
         )
         self.tabifyDockWidget(self.controls_dock, self.lessons_dock)
         self.controls_dock.raise_()
+        self.sweep_dock = self._dock(
+            "lr_sweep",
+            "Learning-rate sweep",
+            self.sweep_panel,
+            Qt.DockWidgetArea.RightDockWidgetArea,
+        )
+        self.basin_dock = self._dock(
+            "basins",
+            "Basins of attraction",
+            self.basin_panel,
+            Qt.DockWidgetArea.RightDockWidgetArea,
+        )
+        self.tabifyDockWidget(self.sweep_dock, self.basin_dock)
+        self.sweep_dock.setMinimumWidth(380)
+        self.sweep_dock.hide()
+        self.basin_dock.hide()
         self.coords = QLabel()
         self.statusBar().addPermanentWidget(self.coords)
 
@@ -214,6 +244,7 @@ class MainWindow(QMainWindow):
             ],
             "&View": [f"overlay_{n}" for n in OVERLAYS] + [None, "presentation"],
             "&Lessons": ["next_lesson", "prev_lesson"],
+            "&Analysis": ["show_sweep", "show_basins"],
             "&Help": ["shortcuts"],
         }
         self.menus = {}
@@ -242,6 +273,10 @@ class MainWindow(QMainWindow):
         self.race.playingChanged.connect(self._playing_changed)
         self.race.statusMessage.connect(lambda text: self.statusBar().showMessage(text, 6000))
         self.overlays.enabledChanged.connect(self._overlay_toggled)
+        self.scenes.objectiveShown.connect(self._analysis_context)
+        self.race.raceStarted.connect(self._analysis_context)
+        self.racers_panel.racersChanged.connect(self._analysis_context)
+        self.racers_panel.paramsEdited.connect(self._analysis_context)
         self.race.set_speed(self.transport.speed_value())
         self.race.max_steps = self.transport.max_steps.value()
 
@@ -351,6 +386,15 @@ class MainWindow(QMainWindow):
         moved = [s + 0.02 * d * (hi - lo) for s, d, (lo, hi) in zip(start, direction, view)]
         self.race.start_at(tuple(moved), play=self.race.playing)
 
+    def _analysis_context(self, *_args) -> None:
+        race = self.race
+        self.sweep_panel.set_context(race.objective, race.start, race.racers)
+        self.basin_panel.set_context(race.objective, race.view, race.racers)
+
+    def _show_dock(self, dock: QDockWidget) -> None:
+        dock.show()
+        dock.raise_()
+
     def _overlay_toggled(self, name: str, on: bool) -> None:
         action = self.actions[f"overlay_{name}"]
         if action.isChecked() != on:
@@ -386,6 +430,7 @@ class MainWindow(QMainWindow):
         self.scenes.remember()
         self.race.shutdown()
         self.scene_jobs.shutdown()
+        self.analysis_jobs.shutdown()
         super().closeEvent(event)
 
 

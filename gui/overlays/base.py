@@ -7,6 +7,7 @@ StepRecords. The only arithmetic here is display geometry (pixel scaling, clippi
 
 from __future__ import annotations
 
+import html
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -67,7 +68,6 @@ class Frame:
     dim: int
     objective: Objective | None
     racers: tuple[RacerFrame, ...]
-    all_racers: tuple[RacerConfig, ...]
     view: Box  # the visible data rectangle
     pixel: tuple[float, float]  # data units per screen pixel along x and y
     plot_px: tuple[float, float]  # plot area size in pixels
@@ -144,21 +144,6 @@ def unit(v: np.ndarray) -> np.ndarray | None:
         return None
     u = v / m
     return u / float(np.sqrt(np.sum(u * u)))
-
-
-def safe_norm(v: np.ndarray) -> float:
-    """‖v‖ without overflow warnings (inf when it really is too large)."""
-    v = np.asarray(v, float)
-    if not np.all(np.isfinite(v)):
-        return math.inf
-    m = float(np.max(np.abs(v))) if v.size else 0.0
-    if m == 0.0:
-        return 0.0
-    return m * float(np.sqrt(np.sum((v / m) ** 2)))
-
-
-def inside(xy: Sequence[float], box: Box) -> bool:
-    return box[0] <= xy[0] <= box[1] and box[2] <= xy[1] <= box[3]
 
 
 def clip_segment(
@@ -243,6 +228,8 @@ class Group:
         self.plot = plot
         self.items: list[Any] = []
         self.labels: list[Label] = []
+        self.arrows: list[Arrow] = []
+        self.blockers: list[tuple[Sequence[float], Sequence[float]]] = []  # segments to keep clear
 
     def add(self, item: Any, z: float) -> Any:
         item.setZValue(z)
@@ -270,6 +257,7 @@ class Group:
         arrow = Arrow(sizes, color, dashed)
         for item in arrow.graphics():
             self.add(item, style.Z_ARROW)
+        self.arrows.append(arrow)
         return arrow
 
     def remove(self) -> None:
@@ -279,6 +267,8 @@ class Group:
                 item.scene().removeItem(item)
         self.items = []
         self.labels = []
+        self.arrows = []
+        self.blockers = []
 
 
 class Label:
@@ -302,6 +292,7 @@ class Label:
         self.xy: tuple[float, float] | None = None
         self.priority = 5
         self._text = ""
+        self._key: tuple = ()
         self.set_font(sizes)
 
     def set_font(self, sizes: theme.Sizes, bold: bool = False) -> None:
@@ -316,15 +307,22 @@ class Label:
         xy: Sequence[float],
         anchor: tuple[float, float] | None = None,
         color: str | None = None,
+        swatch: str | None = None,
     ) -> None:
+        """Show ``text`` at ``xy``; ``swatch`` puts a dot of that colour in front (whose is it)."""
         if not finite(xy):
             self.hide()
             return
-        if color is not None and color != self.color:
+        if color is not None:
             self.color = color
-            self._text = ""
-        if text != self._text:
-            self.item.setText(text, self.color)
+        key = (text, self.color, swatch)
+        if key != self._key:
+            if swatch is None:
+                self.item.setText(text, self.color)
+            else:
+                self.item.setColor(self.color)
+                self.item.setHtml(f'<span style="color:{swatch}">●</span>&nbsp;{html.escape(text)}')
+            self._key = key
             self._text = text
         if anchor is not None and anchor != self.anchor:
             self.anchor = anchor
@@ -370,20 +368,49 @@ class Label:
 
 
 Rect = tuple[float, float, float, float]
+OFF_PLOT_SLACK_PX = 40.0  # labels pinned this close outside the plot are pulled back in
+LABEL_WEIGHT = 10.0  # overlapping another label costs this much more than crossing a line
+LINE_WEIGHT = 1.0
 
 
-def _overlap(a: Rect, b: Rect, gap: float = 2.0) -> bool:
-    return a[0] < b[2] + gap and b[0] < a[2] + gap and a[1] < b[3] + gap and b[1] < a[3] + gap
+def segment_squares(
+    p0: Sequence[float], p1: Sequence[float], frame: Frame, spacing: float = 10.0
+) -> list[Rect]:
+    """Small plot-pixel squares along a data-space segment (label obstacles for thin lines)."""
+    if not finite(p0, p1):
+        return []
+    x0, _, _, y1 = frame.view
+    a = ((p0[0] - x0) / frame.pixel[0], (y1 - p0[1]) / frame.pixel[1])
+    b = ((p1[0] - x0) / frame.pixel[0], (y1 - p1[1]) / frame.pixel[1])
+    length = math.hypot(b[0] - a[0], b[1] - a[1])
+    if not math.isfinite(length):
+        return []
+    n = min(200, max(1, int(length // spacing)))
+    half = 0.5 * spacing
+    out = []
+    for i in range(n + 1):
+        t = i / n
+        cx, cy = a[0] + t * (b[0] - a[0]), a[1] + t * (b[1] - a[1])
+        out.append((cx - half, cy - half, cx + half, cy + half))
+    return out
 
 
-def layout_labels(labels: Iterable[Label], frame: Frame, obstacles: Iterable[Rect] = ()) -> None:
-    """Keep labels inside the plot and off each other: greedy, in the given order of priority.
+def layout_labels(
+    labels: Iterable[Label], frame: Frame, obstacles: Iterable[tuple[Rect, float]] = ()
+) -> None:
+    """Keep labels inside the plot and off each other: greedy, in order of priority.
 
-    A label whose anchor point is off the plot is left alone (it is clipped with its item).
+    Each label takes the nearest free spot around where its overlay put it; ``obstacles`` are
+    (rect, weight) pairs to keep clear of (a text box weighs like a label, thin lines little).
+    When nothing nearby is free, the spot with the least weighted overlap wins. A label whose
+    anchor point is well off the plot is left alone (clipped with its item).
     """
     width, height = frame.plot_px
     margin = 4.0
-    placed: list[Rect] = list(obstacles)
+    obstacles = list(obstacles)
+    rects = np.array([r for r, _ in obstacles], float).reshape(-1, 4)
+    weights = np.array([wt for _, wt in obstacles], float)
+    n_line = 9  # vertical steps per horizontal offset (see below)
     for label in sorted(labels, key=lambda lab: lab.priority):
         rect = label.pixel_rect(frame) if label.visible else None
         if rect is None:
@@ -391,29 +418,35 @@ def layout_labels(labels: Iterable[Label], frame: Frame, obstacles: Iterable[Rec
         w, h = rect[2] - rect[0], rect[3] - rect[1]
         ax, ay = label.anchor
         anchor_px = (rect[0] + ax * w, rect[1] + ay * h)
-        if not (0.0 <= anchor_px[0] <= width and 0.0 <= anchor_px[1] <= height):
+        slack = OFF_PLOT_SLACK_PX
+        off_x = not -slack <= anchor_px[0] <= width + slack
+        if off_x or not -slack <= anchor_px[1] <= height + slack:
             continue
-
-        def clamp(left: float, top: float, w: float = w, h: float = h) -> tuple[float, float]:
-            left = min(max(left, margin), max(margin, width - margin - w))
-            top = min(max(top, margin), max(margin, height - margin - h))
-            return left, top
-
-        left, top = clamp(rect[0], rect[1])
-        best = (left, top)
-        candidates = [(0.0, 0.0)]
-        for n in (1, 2, 3, 4):
-            candidates += [(0.0, n * (h + 3)), (0.0, -n * (h + 3))]
-        candidates += [(w + 8, 0.0), (-(w + 8), 0.0)]
-        for dx, dy in candidates:
-            cl, ct = clamp(left + dx, top + dy)
-            trial = (cl, ct, cl + w, ct + h)
-            if not any(_overlap(trial, other) for other in placed):
-                best = (cl, ct)
-                break
-        if (best[0], best[1]) != (rect[0], rect[1]):
+        # nearby spots first: whole-line steps up/down, half and whole widths sideways
+        dx = np.repeat([0.0, 0.5 * w + 4, -(0.5 * w + 4), w + 8, -(w + 8)], n_line)
+        dy = np.tile(np.array([0, 1, -1, 2, -2, 3, -3, 4, -4], float) * (h + 3), 5)
+        order = np.argsort(np.hypot(dx, 1.5 * dy), kind="stable")
+        lefts = np.clip(rect[0] + dx[order], margin, max(margin, width - margin - w))
+        tops = np.clip(rect[1] + dy[order], margin, max(margin, height - margin - h))
+        if len(rects):
+            gap = 2.0
+            ox = np.minimum(lefts[:, None] + w, rects[None, :, 2]) - np.maximum(
+                lefts[:, None], rects[None, :, 0]
+            )
+            oy = np.minimum(tops[:, None] + h, rects[None, :, 3]) - np.maximum(
+                tops[:, None], rects[None, :, 1]
+            )
+            area = np.clip(ox + gap, 0.0, None) * np.clip(oy + gap, 0.0, None)
+            cost = area @ weights
+            free = np.flatnonzero(cost == 0.0)
+            pick = int(free[0]) if free.size else int(np.argmin(cost))
+        else:
+            pick = 0
+        best = (float(lefts[pick]), float(tops[pick]))
+        if best != (rect[0], rect[1]):
             label.move_rect(frame, *best)
-        placed.append((best[0], best[1], best[0] + w, best[1] + h))
+        rects = np.vstack([rects, [best[0], best[1], best[0] + w, best[1] + h]])
+        weights = np.append(weights, LABEL_WEIGHT)
 
 
 def anchor_away(direction_px: Sequence[float]) -> tuple[float, float]:
@@ -487,7 +520,7 @@ class Arrow:
 
     @property
     def visible(self) -> bool:
-        return self.head.isVisible()
+        return self.tip is not None and self.head.isVisible()
 
 
 # -- the overlay base class ----------------------------------------------------------------------
@@ -501,10 +534,15 @@ class Overlay:
         self.plot = plot
         self.sizes = sizes
         self.groups: dict[Any, Group] = {}
+        self._scene: tuple = ()
 
     def update(self, frame: Frame) -> None:
         """Draw this frame; racers that are gone (or have nothing to show) lose their items."""
         self.sizes = frame.sizes
+        scene = (frame.objective, frame.dim)
+        if scene != self._scene:  # another surface (maybe another dimension): start afresh
+            self.clear()
+            self._scene = scene
         drawn = set(self.draw(frame))
         for key in list(self.groups):
             if key not in drawn:
@@ -543,6 +581,12 @@ class Overlay:
         """This overlay's text labels, most important first (for the layout pass)."""
         return [label for g in self.groups.values() for label in g.labels]
 
-    def obstacles(self, frame: Frame) -> list[tuple[float, float, float, float]]:
-        """Plot-pixel rectangles that labels must avoid (e.g. a fixed text box)."""
-        return []
+    def obstacles(self, frame: Frame) -> list[tuple[Rect, float]]:
+        """(plot-pixel rectangle, weight) pairs that labels should avoid: small squares along
+        this overlay's visible arrows and the other line segments it registered."""
+        out: list[tuple[Rect, float]] = []
+        for g in self.groups.values():
+            segments = [(a.tail, a.tip) for a in g.arrows if a.visible] + list(g.blockers)
+            for p0, p1 in segments:
+                out += [(sq, LINE_WEIGHT) for sq in segment_squares(p0, p1, frame)]
+        return out

@@ -53,7 +53,7 @@ class GradientOverlay(Overlay):
         else:
             text = "−∇E (direction)"
         d_px = frame.to_px(vec)
-        grp.label.set(text, frame.offset(tip, *_nudge(d_px, 8.0)), anchor_away(d_px))
+        grp.label.set(text, frame.offset(tip, *_nudge(d_px, 10.0)), anchor_away(d_px))
         return True
 
     def _build(self, grp: Group, color: str) -> None:
@@ -82,6 +82,7 @@ class GradientOverlay(Overlay):
             return
         (x0, y0), (x1, y1) = seg
         grp.tangent.setData([x0, x1], [y0, y1])
+        grp.blockers = [seg]
         grp.tangent.show()
 
 

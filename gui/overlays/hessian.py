@@ -25,6 +25,7 @@ from gui.overlays.base import (
 
 AXIS_FRACTION = 0.085  # half-length of an eigen-direction segment, of the plot's shorter side
 CAP_PX = 6.0  # half-length of the end caps
+CONSTANT_HESSIAN = ("quadratic_1d", "quadratic_2d")  # objectives whose Hessian never changes
 ZERO_TOL = 1e-9  # |λ| ≤ ZERO_TOL·max|λ| (or exactly 0) counts as flat
 
 
@@ -60,11 +61,12 @@ class HessianOverlay(Overlay):
 
     def update(self, frame: Frame) -> None:
         self._drawn_px: list[tuple[float, float]] = []
+        self._drawn_eig: list[np.ndarray] = []
         super().update(frame)
 
     def draw_racer(self, frame: Frame, racer: RacerFrame) -> bool:
-        # one cross per neighbourhood: two crosses on top of each other cannot be read (and on a
-        # quadratic the Hessian is the same everywhere anyway)
+        # one cross per neighbourhood (two crosses on top of each other cannot be read) and one
+        # per distinct Hessian (on a quadratic it is the same everywhere: drawn once)
         here = (racer.head_xy[0] / frame.pixel[0], racer.head_xy[1] / frame.pixel[1])
         near = 2.2 * AXIS_FRACTION * frame.short_side_px
         if racer.duplicate or any(
@@ -75,21 +77,28 @@ class HessianOverlay(Overlay):
         if eig is None:
             return False
         lam, vecs = eig
+        both = np.concatenate([lam, vecs.ravel()])
+        if any(np.allclose(both, other, rtol=1e-9, atol=0.0) for other in self._drawn_eig):
+            return False
         self._drawn_px.append(here)
+        self._drawn_eig.append(both)
+        constant = frame.objective is not None and frame.objective.name in CONSTANT_HESSIAN
         grp = self.group(racer.racer_id, lambda g: self._build(g, frame.dim))
         head = racer.head_xy
         words = curvature_words(lam)
         if frame.dim == 1:
             value = float(lam[0])
             grp.summary.set(
-                f"E″(w) = {fmt(value)}:  {words}",
-                frame.offset(head, 0.0, -22.0),
-                (0.5, 0.0),
+                f"E″(w) = {fmt(value)}{' (constant)' if constant else ''}:  {words}",
+                frame.offset(head, 14.0, 14.0),  # above-right: a 1-D head sits on the curve
+                (0.0, 1.0),
+                swatch=racer.color,
             )
             grp.words = words
             return True
         scale = float(np.max(np.abs(lam)))
         half_px = AXIS_FRACTION * frame.short_side_px
+        grp.blockers = []
         for i in range(2):
             value = float(lam[i])
             s = sign_of(value, scale)
@@ -99,9 +108,11 @@ class HessianOverlay(Overlay):
                 seg.hide()
                 grp.values[i].hide()
                 continue
-            width = style.line_width(self.sizes)
-            seg.setPen(pen(sign_color(s), width))
-            seg.setShadowPen(pen(style.CURVATURE_OUTLINE, width + 1.5))
+            if grp.signs[i] != s:  # restyle only when the sign changes (pens cost)
+                width = style.line_width(self.sizes)
+                seg.setPen(pen(sign_color(s), width))
+                seg.setShadowPen(pen(style.CURVATURE_OUTLINE, width + 1.5))
+                grp.signs[i] = s
             end_px = frame.to_px(vec)
             # an axis, not an arrow: a segment through the head with a short cap at each end
             n_px = math.hypot(*end_px) or 1.0
@@ -123,6 +134,7 @@ class HessianOverlay(Overlay):
                 ),
             )
             grp.segments[i] = (a, b)
+            grp.blockers.append((a, b))
             # the value sits past the end of its segment that points more to the right / up
             sgn = 1.0 if (end_px[0], end_px[1]) >= (0.0, 0.0) else -1.0
             end = (head[0] + sgn * vec[0], head[1] + sgn * vec[1])
@@ -135,14 +147,18 @@ class HessianOverlay(Overlay):
                 color=sign_color(s),
             )
         grp.words = words
-        grp.summary.set(f"H: {words}", frame.offset(head, 0.0, -24.0), (0.5, 0.0))
+        what = "H (constant)" if constant else "H"
+        # below the cross, clear of its axes
+        below = frame.offset(head, 0.0, -(half_px + CAP_PX + 6.0))
+        grp.summary.set(f"{what}: {words}", below, (0.5, 0.0), swatch=racer.color)
         return True
 
     def _build(self, grp: Group, dim: int) -> None:
-        grp.summary = grp.make_label(self.sizes, priority=6)
+        grp.summary = grp.make_label(self.sizes, priority=2)
         grp.axes = []
         grp.values = []
         grp.segments = [None, None]
+        grp.signs = [None, None]
         if dim == 2:
             for _ in range(2):
                 grp.axes.append(grp.make_curve(style.Z_CURVATURE))

@@ -14,7 +14,15 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
 
 from gui import theme
-from gui.overlays.base import Frame, Overlay, RacerFrame, finite, layout_labels
+from gui.overlays.base import (
+    LABEL_WEIGHT,
+    Frame,
+    Overlay,
+    RacerFrame,
+    Rect,
+    finite,
+    layout_labels,
+)
 from gui.overlays.gradient import GradientOverlay
 from gui.overlays.hessian import HessianOverlay
 from gui.overlays.newton_model import NewtonModelOverlay
@@ -106,6 +114,7 @@ class OverlayManager(QObject):
         for overlay in active:
             overlay.update(frame)
         obstacles = [rect for overlay in active for rect in overlay.obstacles(frame)]
+        obstacles += head_obstacles(frame)
         labels = [label for overlay in active for label in overlay.labels()]
         layout_labels(labels, frame, obstacles)
 
@@ -162,9 +171,20 @@ class OverlayManager(QObject):
             dim=objective.dim,
             objective=objective,
             racers=tuple(racers),
-            all_racers=tuple(ctl.racers),
             view=(x0, x1, y0, y1),
             pixel=(px, py),
             plot_px=(plot_w, plot_h),
             sizes=self.sizes,
         )
+
+
+def head_obstacles(frame: Frame) -> list[tuple[Rect, float]]:
+    """The racers' head markers: labels must not hide where the racers are."""
+    x0, _, _, y1 = frame.view
+    half = 0.5 * frame.sizes.head_size + 3.0
+    out = []
+    for racer in frame.racers:
+        cx = (racer.head_xy[0] - x0) / frame.pixel[0]
+        cy = (y1 - racer.head_xy[1]) / frame.pixel[1]
+        out.append(((cx - half, cy - half, cx + half, cy + half), LABEL_WEIGHT))
+    return out

@@ -20,7 +20,7 @@ from engine.analysis import REGIME_TEXT, analyse_quadratic
 from engine.optimizers import optimizer_spec
 from gui import theme
 from gui.overlays import style
-from gui.overlays.base import Frame, Overlay, RacerFrame, finite, fmt, sub
+from gui.overlays.base import LABEL_WEIGHT, Frame, Overlay, RacerFrame, Rect, finite, fmt, sub
 
 QUADRATICS = ("quadratic_1d", "quadratic_2d")
 # racers whose update is w ← w − η·(gradient-like direction); the thresholds are plain GD's
@@ -42,8 +42,11 @@ class RegimeOverlay(Overlay):
         self._html = ""
         self._dim = 2
         self._heads_px: list[tuple[float, float]] = []
+        self._trail_px = np.empty((0, 2))
+        self._sizes: dict[float, tuple[float, float]] = {}  # text width -> box size, this page
+        self._text_width = -1.0
         self.corner = ""
-        plot.getViewBox().sigResized.connect(self.reposition)
+        plot.getViewBox().sigResized.connect(self._resized)
 
     # -- Overlay API ------------------------------------------------------------------------------
     def update(self, frame: Frame) -> None:
@@ -54,12 +57,13 @@ class RegimeOverlay(Overlay):
             ((r.head_xy[0] - x0) / frame.pixel[0], (y1 - r.head_xy[1]) / frame.pixel[1])
             for r in frame.racers
         ]
+        self._trail_px = _trail_pixels(frame)
         body = self.compose(frame)
         if not body:
             self.clear()
             return
         page = (
-            f'<div style="font-size:{style.font_pt(frame.sizes)}pt; '
+            f'<div style="font-size:{style.box_font_pt(frame.sizes)}pt; '
             f'color:{style.LABEL_TEXT}">{body}</div>'
         )
         if self.box is None:
@@ -73,6 +77,7 @@ class RegimeOverlay(Overlay):
         if page != self._html:
             self.box.setHtml(page)
             self._html = page
+            self._sizes = {}
         self.box.show()
         self.reposition()
 
@@ -84,6 +89,8 @@ class RegimeOverlay(Overlay):
             self.box.setParentItem(None)
             self.box = None
         self._html = ""
+        self._sizes = {}
+        self._text_width = -1.0
 
     def items(self) -> list:
         return [self.box] if self.box is not None else []
@@ -94,9 +101,11 @@ class RegimeOverlay(Overlay):
             return ""
         return self.box.textItem.toPlainText()
 
-    def obstacles(self, frame: Frame) -> list[tuple[float, float, float, float]]:
+    def obstacles(self, frame: Frame) -> list[tuple[Rect, float]]:
         rect = self._rect()
-        return [] if rect is None else [(rect.left(), rect.top(), rect.right(), rect.bottom())]
+        if rect is None:
+            return []
+        return [((rect.left(), rect.top(), rect.right(), rect.bottom()), LABEL_WEIGHT)]
 
     def _rect(self) -> QRectF | None:
         """The box in plot pixels (the ViewBox's own coordinates)."""
@@ -109,39 +118,58 @@ class RegimeOverlay(Overlay):
             pos.x() - ax * size.width(), pos.y() - ay * size.height(), size.width(), size.height()
         )
 
+    def _size(self, width: float) -> tuple[float, float]:
+        """The box's size with the text wrapped at ``width`` (−1: unwrapped), cached per page."""
+        found = self._sizes.get(width)
+        if found is None:
+            self.box.setTextWidth(width)
+            self._text_width = width
+            rect = self.box.textItem.boundingRect()
+            found = self._sizes[width] = (rect.width(), rect.height())
+        return found
+
+    def _resized(self, *_: object) -> None:
+        self.reposition()
+
     def reposition(self, *_: object) -> None:
-        """Into a free corner: top-right for 2-D, bottom-right for 1-D (the legend is top-left,
-        the 1-D curve rises into the top corners); another corner when that one would cover the
-        legend or more of the racers' heads."""
+        """Into the freest corner of the plot: never over the legend (top-left) if avoidable,
+        then over as few racer heads and trail points as possible; 2-D prefers top-right, 1-D
+        bottom-right (the curve rises into the top corners). The text wraps to fit a corner."""
         if self.box is None:
             return
         view = self.plot.getViewBox()
         rect = view.rect()
-        size = self.box.textItem.boundingRect()
-        w, h = size.width(), size.height()
         m = MARGIN_PX
-        corners = {
-            "top-right": (rect.right() - m - w, rect.top() + m),
-            "bottom-right": (rect.right() - m - w, rect.bottom() - m - h),
-            "bottom-left": (rect.left() + m, rect.bottom() - m - h),
-        }
-        order = ["bottom-right", "bottom-left", "top-right"] if self._dim == 1 else list(corners)
         legend = getattr(self.plot, "legend", None)
         legend_rect = None
         if legend is not None and legend.isVisible() and legend.parentItem() is view:
             legend_rect = legend.mapRectToParent(legend.boundingRect())
-
-        def cost(name: str) -> tuple[int, int]:
-            left, top = corners[name]
+        natural = self._size(-1.0)[0]
+        full = rect.width() - 2 * m
+        beside_legend = full if legend_rect is None else rect.right() - m - legend_rect.right() - m
+        order = ["bottom-right", "bottom-left", "top-right"] if self._dim == 1 else None
+        order = order or ["top-right", "bottom-right", "bottom-left"]
+        best = None
+        for rank, name in enumerate(order):
+            limit = beside_legend if name == "top-right" else full
+            width = -1.0 if natural <= limit else max(limit, 0.55 * natural, 160.0)
+            w, h = self._size(width)
+            left = rect.left() + m if name.endswith("left") else rect.right() - m - w
+            top = rect.top() + m if name.startswith("top") else rect.bottom() - m - h
             box = QRectF(left, top, w, h)
             covers_legend = int(legend_rect is not None and box.intersects(legend_rect))
             heads = sum(1 for p in self._heads_px if box.contains(*p))
-            return covers_legend, heads
-
-        best = min(order, key=lambda name: (cost(name), order.index(name)))
+            trail = _count_inside(self._trail_px, box)
+            cost = (covers_legend, heads, int(width > 0), trail, rank)
+            if best is None or cost < best[0]:
+                best = (cost, name, width, left, top)
+        _, name, width, left, top = best
+        if width != self._text_width:
+            self.box.setTextWidth(width)
+            self._text_width = width
         self.box.setAnchor((0.0, 0.0))
-        self.box.setPos(*corners[best])
-        self.corner = best
+        self.box.setPos(left, top)
+        self.corner = name
 
     # -- text -------------------------------------------------------------------------------------
     def compose(self, frame: Frame) -> str:
@@ -264,9 +292,39 @@ class RegimeOverlay(Overlay):
         if not cells:
             return ""
         rows.append(_table([_row(*c) for c in cells]))
-        if frame.dim == 2:
+        if frame.dim == 2 and any("κ(H)" in c[2] for c in cells):
             rows.append("large κ ⇒ narrow valley ⇒ slow gradient descent")
         return _join(rows)
+
+
+# -- placement helpers ----------------------------------------------------------------------------
+TRAIL_SAMPLES = 400  # trail points per racer considered when choosing the box's corner
+
+
+def _trail_pixels(frame: Frame) -> np.ndarray:
+    """A sample of every shown trail, in plot pixels (n, 2)."""
+    x0, _, _, y1 = frame.view
+    parts = []
+    for racer in frame.racers:
+        pts = racer.history.positions(racer.k)
+        step = max(1, len(pts) // TRAIL_SAMPLES)
+        pts = pts[::step]
+        ys = racer.history.losses(racer.k)[::step] if frame.dim == 1 else pts[:, 1]
+        xy = np.stack([(pts[:, 0] - x0) / frame.pixel[0], (y1 - ys) / frame.pixel[1]], axis=1)
+        parts.append(xy[np.all(np.isfinite(xy), axis=1)])
+    return np.concatenate(parts) if parts else np.empty((0, 2))
+
+
+def _count_inside(points: np.ndarray, box: QRectF) -> int:
+    if not len(points):
+        return 0
+    inside = (
+        (points[:, 0] >= box.left())
+        & (points[:, 0] <= box.right())
+        & (points[:, 1] >= box.top())
+        & (points[:, 1] <= box.bottom())
+    )
+    return int(inside.sum())
 
 
 # -- html helpers --------------------------------------------------------------------------------

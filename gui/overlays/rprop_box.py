@@ -33,6 +33,7 @@ from gui.overlays.base import (
 )
 
 CAP_PX = 7.0  # half-height of the 1-D bar's end caps
+BAR_DROP_PX = 14.0  # the 1-D bar is drawn this far below the head
 
 
 @dataclass
@@ -77,6 +78,8 @@ class RpropBoxOverlay(Overlay):
         x, y = racer.head_xy
         bx0, bx1, by0, by1 = frame.far_box()
         if frame.dim == 1:
+            # the bar hangs just below the head, clear of the horizontal −∇E arrow
+            y -= BAR_DROP_PX * frame.pixel[1]
             cap = CAP_PX * frame.pixel[1]
             lo, hi = np.clip([x - delta[0], x + delta[0]], bx0, bx1)
             pieces = [
@@ -85,14 +88,17 @@ class RpropBoxOverlay(Overlay):
                 ((hi, hi), (y - cap, y + cap)),
             ]
             corner = (hi, y + cap)
+            fill_level = None
             text = f"Δ = {fmt(delta[0])}"
         else:
             lo_x, hi_x = np.clip([x - delta[0], x + delta[0]], bx0, bx1)
             lo_y, hi_y = np.clip([y - delta[1], y + delta[1]], by0, by1)
             pieces = [((lo_x, hi_x, hi_x, lo_x, lo_x), (lo_y, lo_y, hi_y, hi_y, lo_y))]
             corner = (hi_x, hi_y)
+            fill_level = lo_y
             text = f"Δ{sub(1)} = {fmt(delta[0])}   Δ{sub(2)} = {fmt(delta[1])}"
         set_polyline(grp.box, polyline(pieces, frame.far_box(3.01)))
+        grp.box.setFillLevel(fill_level)  # the rectangle's path closed down to its bottom edge
         grp.half_widths = delta.copy()
 
         flips, returns = self._scan(racer)
@@ -136,21 +142,24 @@ class RpropBoxOverlay(Overlay):
     # -- items ------------------------------------------------------------------------------------
     def _build(self, grp: Group, color: str) -> None:
         width = style.line_width(self.sizes)
+        fill = pg.mkColor(color)
+        fill.setAlpha(45)
         grp.box = grp.make_curve(
             style.Z_BOX,
-            pen=pen(color, width, Qt.PenStyle.SolidLine),
+            pen=pen(color, width, Qt.PenStyle.DashLine),
             shadowPen=outline_pen(width),
+            fillBrush=pg.mkBrush(fill),
         )
         size = style.event_marker_size(self.sizes)
         grp.flips = grp.make_scatter(
-            style.Z_MARKER,
+            style.Z_EVENTS,
             symbol="x",
             size=size,
             pen=pg.mkPen("#000000", width=1.2),
             brush=pg.mkBrush(style.RPROP_FLIP_COLOR),
         )
         grp.returns = grp.make_scatter(
-            style.Z_MARKER - 0.1,
+            style.Z_EVENTS - 0.05,
             symbol="d",
             size=0.9 * size,
             pen=pg.mkPen("#000000", width=1.2),

@@ -29,6 +29,8 @@ class StepOverlay(Overlay):
         grp = self.group(racer.racer_id, lambda g: self._build(g, racer.color))
         tip = _short_of(tail, racer.head_xy, 0.5 * self.sizes.head_size + 1.0, frame)
         grp.segment = (tail, racer.head_xy)  # the update drawn: w_{k−1} → w_k (display coords)
+        if tip is None:
+            grp.arrow.hide()
         if tip is None or not grp.arrow.set(tail, tip, frame):
             grp.label.hide()
             return True

@@ -23,7 +23,7 @@ OVERLAY_OUTLINE = _theme("OVERLAY_OUTLINE", (0, 0, 0, 210))  # dark halo under o
 # be close to the curvature colours)
 CURVATURE_OUTLINE = _theme("CURVATURE_OUTLINE", (255, 255, 255, 190))
 LABEL_TEXT = _theme("OVERLAY_LABEL_TEXT", "#f4f4f4")
-LABEL_FILL = _theme("OVERLAY_LABEL_FILL", (16, 16, 22, 215))
+LABEL_FILL = _theme("OVERLAY_LABEL_FILL", (16, 16, 22, 242))
 LABEL_BORDER = _theme("OVERLAY_LABEL_BORDER", (255, 255, 255, 60))
 
 # the canvas draws trails at z = 20–21 and trail heads at z = 22: heads stay on top of arrows
@@ -31,7 +31,8 @@ Z_MODEL = 16  # context: under the trails
 Z_CURVATURE = 18
 Z_BOX = 19
 Z_ARROW = 21.5
-Z_MARKER = 25  # hollow markers (model minimum, Rprop events) ring the trail points
+Z_EVENTS = 21.8  # filled event markers on the trail: under the head marker
+Z_MARKER = 25  # hollow markers (the model's stationary point) ring the trail points
 Z_LABEL = 40
 
 
@@ -47,6 +48,12 @@ def head_length(sizes: theme.Sizes) -> float:
 
 def font_pt(sizes: theme.Sizes) -> int:
     return sizes.font_pt
+
+
+def box_font_pt(sizes: theme.Sizes) -> int:
+    """The regime box holds several lines: in presentation sizes a little smaller than the
+    labels (it would cover half the plot), never below the normal label size."""
+    return sizes.font_pt if sizes.font_pt <= 12 else max(12, round(0.8 * sizes.font_pt))
 
 
 def event_marker_size(sizes: theme.Sizes) -> float:

@@ -456,3 +456,22 @@ def test_record_hessian_gives_eigen_decomposition() -> None:
     np.testing.assert_allclose(lam, np.linalg.eigvalsh(rec.hess), rtol=1e-10)
     assert run.first.hess is not None
     assert Run(r, make_optimizer("gd"), [(0.0, 0.0)]).first.hess is None
+
+
+def test_rprop_bouncing_at_step_min_counts_as_converged() -> None:
+    # Rprop's steps never drop below step_min, so ‖∇E‖ stays above tol; once the steps are
+    # tiny and E stops improving, the run says so instead of running to max_steps
+    himmelblau = get_objective("himmelblau")
+    records = collect(Run(himmelblau, make_optimizer("rprop"), [-0.5, 0.5], max_steps=3000))
+    last = records[-1]
+    assert last.row_label(0) == "converged (minimum)"
+    assert last.iteration < 300
+    assert "no further progress" in last.messages[0]
+    assert np.allclose(last.x[0], [-2.805118, 3.131312], atol=1e-4)
+
+
+def test_slow_but_steady_gd_is_not_stopped_early() -> None:
+    # tiny steps that still lower E are progress: GD on ½·w² with η = 1e-3 runs on
+    quad = get_objective("quadratic_1d", a=1.0)
+    records = collect(Run(quad, make_optimizer("gd", lr=1e-3), [1e-3], max_steps=400))
+    assert records[-1].status_name(0) == "max_steps"

@@ -9,7 +9,7 @@ import numpy as np
 import pyqtgraph as pg
 import pytest
 
-from engine.objectives import get_objective
+from engine.objectives import get_objective, objective_names
 from gui import theme
 from gui.overlays import OVERLAY_SHORTCUTS, OVERLAY_TITLES, OVERLAYS, OverlayManager
 from gui.overlays import style as overlay_style
@@ -25,8 +25,10 @@ def race(qtbot, win, objective, racers, start, steps):
     ctl = win.race
     ctl.set_scene(objective)
     qtbot.waitUntil(
-        lambda: win.canvas.surface is not None
-        and win.canvas.surface.generation == ctl.surface_generation,
+        lambda: (
+            win.canvas.surface is not None
+            and win.canvas.surface.generation == ctl.surface_generation
+        ),
         timeout=5000,
     )
     win.racers_panel.set_racers(racers)
@@ -115,7 +117,7 @@ def test_newton_model_is_a_parabola_in_1d(qtbot, window):
     ids = race(qtbot, window, objective, [make_racer("newton", "#ffffff")], (2.0,), 1)
     mgr = manager(window, "newton_model")
     grp = mgr.overlays["newton_model"].groups[ids[0]]
-    xs, ys = grp.star.getData()
+    xs, _ = grp.star.getData()
     assert np.isclose(xs[0], -1.0 / 3.0)  # the quadratic's minimum: one Newton step
     lx, ly = grp.levels.getData()
     assert np.allclose(ly, objective.value(lx[:, None]))  # the model of a quadratic is itself
@@ -184,7 +186,7 @@ def test_rprop_bar_in_1d(qtbot, window):
     mgr = manager(window, "rprop_box")
     grp = mgr.overlays["rprop_box"].groups[ids[0]]
     record = window.race.shown_record(ids[0])
-    xs, ys = grp.box.getData()
+    xs, _ = grp.box.getData()
     assert np.isclose((xs.max() - xs.min()) / 2, record.visible["step_sizes"][0][0])
     assert np.isclose((xs.max() + xs.min()) / 2, record.x[0][0])
 
@@ -245,9 +247,12 @@ def test_step_arrow_runs_from_the_previous_point_to_the_head(qtbot, window):
         assert np.allclose(tail, history.point(record.iteration - 1), atol=1e-12)
         assert np.allclose(head, record.x[0])
         assert np.allclose(np.subtract(head, tail), record.step[0], atol=1e-12)
-        # the drawn arrow lies on that segment, pointing at the head
-        assert np.allclose(grp.arrow.tail, tail)
-        assert parallel(np.subtract(grp.arrow.tip, grp.arrow.tail), record.step[0], 1e-6)
+        # the drawn arrow lies on that segment, pointing at the head (a step of a few pixels
+        # — Newton's last one here — is too short to draw)
+        if grp.arrow.visible:
+            assert np.allclose(grp.arrow.tail, tail)
+            assert parallel(np.subtract(grp.arrow.tip, grp.arrow.tail), record.step[0], 1e-6)
+    assert mgr.overlays["step"].groups[ids[0]].arrow.visible
 
 
 def test_hessian_overlay_says_indefinite_at_a_saddle(qtbot, window):
@@ -393,7 +398,8 @@ def test_scene_change_and_racer_removal_take_the_items_away(qtbot, window):
     window.race.start_at((-0.5, 0.5), play=False)
     qtbot.waitUntil(lambda: window.race.histories.get(ids[1]) is not None)
     qtbot.waitUntil(lambda: window.race.histories[ids[1]].count > 0)
-    window.race._dirty = True
+    window.race.step()
+    qtbot.waitUntil(lambda: window.race.histories[ids[1]].count > 1)
     window.race.draw_frame()
     for name in ("gradient", "step", "newton_model", "hessian", "rprop_box"):
         assert ids[0] not in mgr.overlays[name].groups
@@ -405,6 +411,28 @@ def test_scene_change_and_racer_removal_take_the_items_away(qtbot, window):
     assert not any(in_plot(window, item) for item in items)
     mgr.clear()
     assert mgr.items() == []
+
+
+def test_switching_to_a_1d_scene_between_frames_rebuilds_the_items(qtbot, window):
+    racers = [make_racer("gd", "#ff5a5f", lr=0.01), make_racer("rprop", "#00e5ff")]
+    ids = race(qtbot, window, get_objective("himmelblau"), racers, (-0.5, 0.5), 2)
+    mgr = manager(window)
+    assert mgr.overlays["hessian"].groups
+    ctl = window.race
+    ctl.frame_timer.stop()  # no frame in between: the next one already has the 1-D racers
+    try:
+        ctl.set_scene(get_objective("quadratic_1d", a=2.0))
+        ctl.start_at((2.0,), play=False)
+        qtbot.waitUntil(lambda: all(ctl.histories[i].count for i in ids))
+        ctl.step()
+        qtbot.waitUntil(lambda: all(ctl.histories[i].count > 1 for i in ids))
+        ctl._dirty = True
+        ctl.draw_frame()
+    finally:
+        ctl.frame_timer.start()
+    assert "E″(w) = 2" in mgr.overlays["hessian"].groups[ids[0]].summary.text
+    assert len(mgr.overlays["rprop_box"].groups[ids[1]].box.getData()[0]) == 6  # bar + caps
+    assert_all_finite(mgr.items())
 
 
 def test_presentation_sizes_rebuild_bigger(qtbot, window):
@@ -437,11 +465,11 @@ def test_labels_stay_inside_the_plot_without_overlapping(qtbot, window):
         for label in overlay.labels():
             if label.visible:
                 rects.append(label.pixel_rect(frame))
-    rects += mgr.overlays["regime"].obstacles(frame)
+    rects += [rect for rect, _ in mgr.overlays["regime"].obstacles(frame)]
     assert len(rects) >= 8 and ids
     w, h = frame.plot_px
     for left, top, right, bottom in rects:
-        assert -1 <= left and right <= w + 1 and -1 <= top and bottom <= h + 1
+        assert left >= -1 and top >= -1 and right <= w + 1 and bottom <= h + 1
     for i, a in enumerate(rects):
         for b in rects[i + 1 :]:
             overlap_x = min(a[2], b[2]) - max(a[0], b[0])
@@ -449,7 +477,7 @@ def test_labels_stay_inside_the_plot_without_overlapping(qtbot, window):
             assert overlap_x <= 0 or overlap_y <= 0, (a, b)
 
 
-# -- nothing non-finite reaches pyqtgraph ------------------------------------------------------------
+# -- nothing non-finite reaches pyqtgraph ----------------------------------------------------------
 def assert_all_finite(items):
     for item in items:
         if isinstance(item, pg.PlotDataItem | pg.ScatterPlotItem):
@@ -486,6 +514,42 @@ def test_no_non_finite_data_after_a_diverging_gd_run(qtbot, window):
     assert_all_finite(mgr.items())  # ... and all of it is finite
     # also at every rewound step of the blow-up
     for k in range(window.race.histories[gd_id].latest_iteration + 1):
+        window.race.cursor = k
+        window.race._dirty = True
+        window.race.draw_frame()
+        assert_all_finite(mgr.items())
+
+
+SMOKE_CASES = [(name, None, {}) for name in objective_names()] + [
+    ("quadratic_1d", (1.0,), {"a": 0.0, "b": 1.0}),  # singular: Newton refuses, E″ = 0
+    ("quadratic_1d", (0.5,), {"a": -1.5}),  # a maximum
+    ("monkey_saddle", (0.0, 0.0), {}),  # H = 0 and ∇E = 0 at the start
+    ("rosenbrock", (1.0, 1.0), {}),  # starts at the minimum
+]
+
+
+# LossPlot switching to a log axis while its linear range is large makes pyqtgraph's AxisItem
+# compute 10**range and overflow (a loss-plot issue, not an overlay one): ignored here only.
+@pytest.mark.filterwarnings(
+    "ignore:overflow encountered in power:RuntimeWarning:pyqtgraph.graphicsItems.AxisItem"
+)
+@pytest.mark.parametrize(("name", "start", "params"), SMOKE_CASES)
+def test_every_objective_and_optimizer_draws_finite_overlays(qtbot, window, name, start, params):
+    objective = get_objective(name, **params)
+    if start is None:
+        start = tuple(lo + 0.3 * (hi - lo) for lo, hi in objective.domain)
+    racers = [
+        make_racer("gd", "#ff5a5f", lr=0.01),
+        make_racer("newton", "#ffffff"),
+        make_racer("newton", "#ffe66d", hessian_fix="damped"),
+        make_racer("rprop", "#00e5ff", variant="irprop+"),
+        make_racer("bfgs", "#9d7bff"),
+        make_racer("momentum", "#ff66ff"),
+    ]
+    race(qtbot, window, objective, racers, start, 6)
+    mgr = manager(window)
+    assert_all_finite(mgr.items())
+    for k in (0, 1, 3):
         window.race.cursor = k
         window.race._dirty = True
         window.race.draw_frame()
