@@ -276,7 +276,10 @@ class SurfaceCanvas(pg.GraphicsLayoutWidget):
         for trail in self.trails.values():
             trail.apply_sizes(sizes)
         self.markers.setSize(sizes.marker_size)
-        self.start_marker.setSize(int(sizes.marker_size * 1.3))
+        # TargetItem keeps its on-screen size in `scale` and rebuilds its shape from it
+        self.start_marker.scale = int(sizes.marker_size * 1.3)
+        self.start_marker.viewTransformChanged()
+        self.start_marker.update()
         font = pg.QtGui.QFont()
         font.setPointSize(sizes.axis_pt)
         for name in ("bottom", "left"):

@@ -125,11 +125,13 @@ class ExportActions(QObject):
             or os.getcwd()
         )
         self.ask_path: AskPath = self._ask_path
-        self.png_action = self._action("Export PNG…", "Ctrl+E", self.export_canvas_png)
-        self.window_png_action = self._action(
-            "Export window PNG…", "Ctrl+Shift+E", self.export_window_png
+        self.png_action = self._action(
+            "export_png", "Export PNG…", "Ctrl+E", self.export_canvas_png
         )
-        self.gif_action = self._action("Export GIF…", "Ctrl+Shift+G", self.export_gif)
+        self.window_png_action = self._action(
+            "export_window_png", "Export window PNG…", "Ctrl+Shift+E", self.export_window_png
+        )
+        self.gif_action = self._action("export_gif", "Export GIF…", "Ctrl+Shift+G", self.export_gif)
         self.gif.started.connect(self._gif_started)
         self.gif.finished.connect(self._gif_finished)
         self.gif.failed.connect(self._gif_failed)
@@ -137,10 +139,13 @@ class ExportActions(QObject):
 
     @property
     def actions(self) -> list[QAction]:
+        """The three actions, in menu order; objectNames export_png, export_window_png,
+        export_gif."""
         return [self.png_action, self.window_png_action, self.gif_action]
 
-    def _action(self, text: str, key: str, slot: Callable[[], object]) -> QAction:
+    def _action(self, name: str, text: str, key: str, slot: Callable[[], object]) -> QAction:
         action = QAction(text, self.window)
+        action.setObjectName(name)
         action.setShortcut(QKeySequence(key))
         action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
         action.triggered.connect(lambda _checked=False: slot())
@@ -206,8 +211,7 @@ class ExportActions(QObject):
 
     @Slot(int)
     def _gif_started(self, frames: int) -> None:
-        self.gif_action.setEnabled(False)
-        self.message.emit(f"Exporting a GIF of {frames} frames…")
+        self.gif_action.setEnabled(False)  # the progress strip says the rest
 
     @Slot(str)
     def _gif_finished(self, path: str) -> None:

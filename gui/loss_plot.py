@@ -133,6 +133,9 @@ class LossPlot(pg.PlotWidget):
         if want_log == self._log:
             return False
         self._log = want_log
+        # a neutral range first: pyqtgraph maps the old range through 10**y, which overflows
+        # when a linear range is huge
+        self.plot.getViewBox().setRange(yRange=(0.0, 1.0), padding=0)
         self.plot.setLogMode(x=False, y=want_log)
         self.plot.setLabel("left", "E(w_k)  (log scale)" if want_log else "E(w_k)")
         self._range = None

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 from engine.scenario import OVERLAYS, ObjectiveSpec, Scenario
 from gui.basin_panel import BasinPanel
 from gui.canvas import SurfaceCanvas
+from gui.export import ExportActions
 from gui.function_panel import FunctionPanel
 from gui.jobs import JobRunner
 from gui.lesson_panel import LessonBanner, LessonPanel, lesson_html
@@ -72,6 +73,8 @@ class MainWindow(QMainWindow):
         self.sweep_panel = LrSweepPanel(self.analysis_jobs)
         self.basin_panel = BasinPanel(self.analysis_jobs, self.canvas.plot)
         self.presentation = PresentationMode(self)
+        self.export_jobs = JobRunner("DescentLab exports", self)  # never behind a scene load
+        self.exports = ExportActions(self, self.race, self.export_jobs)
 
         self.actions: dict[str, QAction] = {}
         self._make_actions()
@@ -146,6 +149,9 @@ class MainWindow(QMainWindow):
         self._action("save", "Save scene", QKeySequence.StandardKey.Save, self.save_scene)
         self._action("save_as", "Save scene as…", "Ctrl+Shift+S", self.save_scene_as)
         self._action("quit", "Quit", "Ctrl+Q", self.close)
+        for action in self.exports.actions:
+            self.actions[action.objectName()] = action
+            self.addAction(action)
         for name in OVERLAYS:
             self._action(
                 f"overlay_{name}",
@@ -208,6 +214,7 @@ class MainWindow(QMainWindow):
         self.sweep_dock.hide()
         self.basin_dock.hide()
         self.coords = QLabel()
+        self.statusBar().addPermanentWidget(self.exports.progress_widget)
         self.statusBar().addPermanentWidget(self.coords)
 
     def _dock(self, name: str, title: str, widget: QWidget, area) -> QDockWidget:
@@ -227,7 +234,17 @@ class MainWindow(QMainWindow):
     def _menus(self) -> None:
         bar = self.menuBar()
         menus = {
-            "&File": ["open", "save", "save_as", None, "quit"],
+            "&File": [
+                "open",
+                "save",
+                "save_as",
+                None,
+                "export_png",
+                "export_window_png",
+                "export_gif",
+                None,
+                "quit",
+            ],
             "&Race": [
                 "play",
                 "step",
@@ -273,6 +290,7 @@ class MainWindow(QMainWindow):
         self.race.playingChanged.connect(self._playing_changed)
         self.race.statusMessage.connect(lambda text: self.statusBar().showMessage(text, 6000))
         self.overlays.enabledChanged.connect(self._overlay_toggled)
+        self.exports.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.scenes.objectiveShown.connect(self._analysis_context)
         self.race.raceStarted.connect(self._analysis_context)
         self.racers_panel.racersChanged.connect(self._analysis_context)
@@ -427,6 +445,8 @@ class MainWindow(QMainWindow):
             event.acceptProposedAction()
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        self.exports.shutdown()
+        self.export_jobs.shutdown()
         self.scenes.remember()
         self.race.shutdown()
         self.scene_jobs.shutdown()

@@ -38,13 +38,16 @@ class SelfTest:
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    from PySide6.QtTest import QTest
+    """Let the event loop run (10 ms at a time) until ``condition`` holds."""
+    from PySide6.QtCore import QEventLoop, QTimer
 
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
             raise TimeoutError("timed out waiting for the app")
-        QTest.qWait(10)
+        loop = QEventLoop()
+        QTimer.singleShot(10, loop.quit)
+        loop.exec()
 
 
 def run_self_test() -> int:

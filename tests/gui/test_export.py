@@ -357,10 +357,10 @@ def test_export_actions_png_and_gif(qtbot, window, jobs, tmp_path):
         return str(tmp_path / ("shot" if "PNG" in title else "race"))  # no suffix given
 
     actions.ask_path = ask
-    assert [a.text() for a in actions.actions] == [
-        "Export PNG…",
-        "Export window PNG…",
-        "Export GIF…",
+    assert [(a.objectName(), a.text()) for a in actions.actions] == [
+        ("export_png", "Export PNG…"),
+        ("export_window_png", "Export window PNG…"),
+        ("export_gif", "Export GIF…"),
     ]
     actions.png_action.trigger()
     assert (tmp_path / "shot.png").exists()
