@@ -15,7 +15,7 @@ class FirstPaint(QObject):
         self.app = app
         self.done = False
 
-    def eventFilter(self, obj, event) -> bool:  # noqa: N802 (Qt API)
+    def eventFilter(self, obj, event) -> bool:
         if event.type() == QEvent.Type.Paint and not self.done:
             self.done = True
             print(f"{time.time():.6f}", flush=True)

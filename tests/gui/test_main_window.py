@@ -17,8 +17,9 @@ from tests.gui.conftest import iterations, racer_ids, status_of
 
 def click_canvas(qtbot, win, point):
     pos = win.canvas.scene_point(point)
-    qtbot.mouseClick(win.canvas.viewport(), Qt.MouseButton.LeftButton,
-                     pos=QPoint(round(pos.x()), round(pos.y())))
+    qtbot.mouseClick(
+        win.canvas.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(round(pos.x()), round(pos.y()))
+    )
 
 
 def pixel_size(win) -> tuple[float, float]:
@@ -108,8 +109,9 @@ def test_changing_lr_mid_run_changes_the_next_step(qtbot, window):
     rid = racer_ids(window)[0]
     for _ in range(3):
         qtbot.keyClick(window, Qt.Key.Key_Right)
-    qtbot.waitUntil(lambda: rid in window.race.histories
-                    and window.race.histories[rid].latest_iteration == 3)
+    qtbot.waitUntil(
+        lambda: rid in window.race.histories and window.race.histories[rid].latest_iteration == 3
+    )
     window.racers_panel.edit_params(rid, {"lr": 0.004})
     qtbot.keyClick(window, Qt.Key.Key_Right)
     qtbot.waitUntil(lambda: window.race.histories[rid].latest_iteration == 4)
@@ -128,10 +130,12 @@ def test_changing_lr_mid_run_changes_the_next_step(qtbot, window):
 
 
 def test_divergence_shows_badge_and_draws_no_nan(qtbot, window):
-    window.racers_panel.set_racers([
-        make_racer("gd", "#ff0000", lr=0.5),
-        make_racer("newton", "#ffffff"),
-    ])
+    window.racers_panel.set_racers(
+        [
+            make_racer("gd", "#ff0000", lr=0.5),
+            make_racer("newton", "#ffffff"),
+        ]
+    )
     window.transport.set_speed(0)
     window.race.start_at((3.5, 3.5), play=True)
     gd_id = window.racers_panel.racers[0].racer_id
@@ -162,10 +166,12 @@ def test_closing_mid_run_leaves_no_thread_running(qtbot):
 
 
 def test_canvas_screenshot_shows_the_trails(qtbot, window):
-    window.racers_panel.set_racers([
-        make_racer("gd", "#ff0000", lr=0.01),
-        make_racer("rprop", "#00ffff"),
-    ])
+    window.racers_panel.set_racers(
+        [
+            make_racer("gd", "#ff0000", lr=0.01),
+            make_racer("rprop", "#00ffff"),
+        ]
+    )
     window.race.start_at((-0.3, -0.5), play=False)
     for _ in range(12):
         window.race.step()
@@ -182,14 +188,17 @@ def test_canvas_screenshot_shows_the_trails(qtbot, window):
     def count_near(target: str, tol: int = 40) -> int:
         t = QColor(target)
         hits = 0
-        for rid, hist in window.race.histories.items():
+        for _rid, hist in window.race.histories.items():
             for p in hist.positions()[1:]:
                 scene = window.canvas.scene_point(tuple(p))
                 for dx in range(-2, 3):
                     for dy in range(-2, 3):
                         c = QColor(image.pixel(round(scene.x()) + dx, round(scene.y()) + dy))
-                        if (abs(c.red() - t.red()) < tol and abs(c.green() - t.green()) < tol
-                                and abs(c.blue() - t.blue()) < tol):
+                        if (
+                            abs(c.red() - t.red()) < tol
+                            and abs(c.green() - t.green()) < tol
+                            and abs(c.blue() - t.blue()) < tol
+                        ):
                             hits += 1
         return hits
 
