@@ -142,13 +142,19 @@ class SurfaceCanvas(pg.GraphicsLayoutWidget):
         self.markers.setZValue(15)
         self.plot.addItem(self.markers)
         self.start_marker = pg.TargetItem(
-            size=18, symbol="crosshair", pen=pg.mkPen(theme.START_COLOR, width=2.5), movable=True
+            size=18,
+            symbol="crosshair",
+            pen=pg.mkPen(theme.START_COLOR, width=2.5),
+            brush=pg.mkBrush(255, 255, 255, 40),
+            movable=True,
         )
         self.start_marker.setZValue(30)
         self.start_marker.hide()
         self.plot.addItem(self.start_marker)
         self.start_marker.sigPositionChangeFinished.connect(self._marker_dropped)
         self.trails: dict[int, Trail] = {}
+        self.titles: dict[int, str] = {}
+        self.statuses: dict[int, str] = {}
         self.objective: Objective | None = None
         self.surface: SurfaceData | None = None
         self.legend = self.plot.addLegend(
@@ -222,10 +228,24 @@ class SurfaceCanvas(pg.GraphicsLayoutWidget):
             if rid not in racers or self.trails[rid].color != racers[rid][0]:
                 self.trails.pop(rid).remove(self.plot)
         self.legend.clear()
+        self.legend.setLabelTextSize(f"{self.sizes.legend_pt}pt")
+        self.titles = {rid: title for rid, (_, title) in racers.items()}
+        self.statuses = {}
         for rid, (color, title) in racers.items():
             if rid not in self.trails:
                 self.trails[rid] = Trail(self.plot, color, self.sizes)
             self.legend.addItem(self.trails[rid].line, title)
+
+    def set_racer_status(self, racer_id: int, status: str) -> None:
+        """Show a finished racer's outcome in the legend (visible in presentation mode too)."""
+        if self.statuses.get(racer_id) == status or racer_id not in self.trails:
+            return
+        self.statuses[racer_id] = status
+        line = self.trails[racer_id].line
+        text = self.titles.get(racer_id, "") + (f" — {status}" if status else "")
+        for sample, label in self.legend.items:
+            if sample.item is line:
+                label.setText(text)
 
     def set_trail(
         self,
@@ -282,10 +302,23 @@ class SurfaceCanvas(pg.GraphicsLayoutWidget):
         self.start_marker.update()
         font = pg.QtGui.QFont()
         font.setPointSize(sizes.axis_pt)
-        for name in ("bottom", "left"):
-            axis = self.plot.getAxis(name)
+        for axis in (
+            self.plot.getAxis("bottom"),
+            self.plot.getAxis("left"),
+            self.colorbar.getAxis("right"),
+            self.colorbar.getAxis("left"),
+        ):
             axis.setStyle(tickFont=font)
             axis.label.setFont(font)
+        self.legend.setLabelTextSize(f"{sizes.legend_pt}pt")
+        self._rebuild_legend()
+
+    def _rebuild_legend(self) -> None:
+        """Legend entries pick up the label size when they are added, so re-add them."""
+        entries = [(sample.item, label.text) for sample, label in self.legend.items]
+        self.legend.clear()
+        for item, text in entries:
+            self.legend.addItem(item, text)
 
     # -- input -----------------------------------------------------------------------------------
     def data_point(self, scene_pos: QPointF) -> tuple[float, ...] | None:

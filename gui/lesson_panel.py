@@ -6,6 +6,9 @@ explanation appear large in presentation mode (LessonBanner).
 
 from __future__ import annotations
 
+import html
+import re
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -19,6 +22,12 @@ from PySide6.QtWidgets import (
 )
 
 from engine.scenario import Scenario
+
+
+def title_html(title: str) -> str:
+    """A plain-text title as rich text, with η_opt-style names set as subscripts."""
+    text = html.escape(title)
+    return re.sub(r"_(opt|max|min|[a-z0-9]+)", r"<sub>\1</sub>", text)
 
 
 def lesson_html(scenario: Scenario, with_look_at: bool = True) -> str:
@@ -85,7 +94,8 @@ class LessonPanel(QWidget):
         self.current = index
         self.list.setCurrentRow(index)
         lesson = self.lessons[index]
-        self.title.setText(lesson.title)
+        self.title.setText(title_html(lesson.title))
+        self.title.setTextFormat(Qt.TextFormat.RichText)
         self.text.setHtml(lesson_html(lesson))
         self.lessonChosen.emit(lesson)
 
@@ -116,6 +126,7 @@ class LessonBanner(QWidget):
         self.title = QLabel()
         self.title.setObjectName("bannerTitle")
         self.title.setWordWrap(True)
+        self.title.setTextFormat(Qt.TextFormat.RichText)
         self.text = QLabel()
         self.text.setObjectName("bannerText")
         self.text.setWordWrap(True)
@@ -130,6 +141,6 @@ class LessonBanner(QWidget):
         self.text.setStyleSheet(f"font-size: {text_pt}pt;")
 
     def show_text(self, title: str, html: str) -> None:
-        self.title.setText(title)
+        self.title.setText(title_html(title))
         self.text.setText(html)
         self.text.setVisible(bool(html))

@@ -40,6 +40,9 @@ class PresentationMode:
             big.setPointSize(sizes.font_pt)
             app.setFont(big)
             w.showFullScreen()
+            screen = w.screen()
+            if screen is not None:  # without a window manager full screen needs the geometry too
+                w.setGeometry(screen.geometry())
         else:
             for dock in self._hidden:
                 dock.show()

@@ -259,6 +259,7 @@ class RaceController(QObject):
             if record is not None:
                 text, key = badge_for(record)
                 self.racers_panel.set_status(rid, text, key, readout_for(record))
+                self.canvas.set_racer_status(rid, "" if key == "running" else text)
         self.frameDrawn.emit()
 
     def shown_record(self, racer_id: int) -> StepRecord | None:

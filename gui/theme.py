@@ -55,11 +55,18 @@ class Sizes:
     head_size: float = 11.0
     marker_size: float = 14.0
     axis_pt: int = 10
+    legend_pt: int = 9
 
 
 NORMAL = Sizes()
 PRESENTATION = Sizes(
-    font_pt=20, title_pt=28, trail_width=5.0, head_size=22.0, marker_size=26.0, axis_pt=18
+    font_pt=20,
+    title_pt=28,
+    trail_width=5.0,
+    head_size=22.0,
+    marker_size=26.0,
+    axis_pt=18,
+    legend_pt=18,
 )
 
 
