@@ -872,6 +872,14 @@ def objective_from_expression(
         raise ExpressionError(
             f"could not compile the expression ({type(exc).__name__})", 1
         ) from None
+    try:  # arithmetic on constants alone runs in Python, not numpy (sin of the int 9^85, the
+        # float pi^28800): it fails the same way at every point, so one probe tells
+        probe = (np.zeros(1),) * ndim
+        f(*probe), grad(*probe), hess(*probe)
+    except (ArithmeticError, TypeError, ValueError) as exc:
+        raise ExpressionError(
+            f"a constant in the expression is out of range ({type(exc).__name__})", 1
+        ) from None
     stripped = " ".join(text.split())
     title = stripped if len(stripped) <= TITLE_LENGTH else stripped[: TITLE_LENGTH - 1] + "…"
     objective = Objective(

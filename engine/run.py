@@ -140,7 +140,10 @@ class Run:
             return self._record(np.zeros_like(x_old), {})
         probe = Probe(x_old, self._f, self._g, self.iteration, active)
         try:
-            out = self.optimizer.step(probe, self._state, self.objective)
+            # overflow inside an update (g·g, a matmul far out) is not news: the checks below
+            # turn non-finite results into a status, so numpy must not warn about it
+            with np.errstate(all="ignore"):
+                out = self.optimizer.step(probe, self._state, self.objective)
             x_new = np.array(out.x, dtype=float, copy=True)
             in_bounds = np.abs(x_new) <= DIVERGENCE_BOUND  # False for inf and NaN
             all_in = bool(in_bounds.all())
@@ -218,7 +221,8 @@ class Run:
     def _safe_init(self) -> Any:
         probe = Probe(self._x, self._f, self._g, 0, self._status == RUNNING)
         try:
-            return self.optimizer.init(probe, self.objective)
+            with np.errstate(all="ignore"):
+                return self.optimizer.init(probe, self.objective)
         except Exception as exc:
             self._stop(self._status == RUNNING, FAILED, _error_message(exc))
             return None

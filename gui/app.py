@@ -18,7 +18,10 @@ def run_app(args: list[str]) -> int:
     app = QApplication.instance() or QApplication([sys.argv[0]])
     app.setApplicationName("DescentLab")
     app.setOrganizationName("DescentLab")
+    from gui.about import app_icon
     from gui.main_window import MainWindow
+
+    app.setWindowIcon(app_icon())
 
     scene = next((a for a in args if a.lower().endswith(".json")), None)
     window = MainWindow(restore_last=scene is None)

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.scenario import OVERLAYS, ObjectiveSpec, Scenario
+from gui.about import app_icon, show_about
 from gui.basin_panel import BasinPanel
 from gui.canvas import SurfaceCanvas
 from gui.export import ExportActions
@@ -59,6 +60,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.resize(1400, 860)
         self.setAcceptDrops(True)
+        self.setWindowIcon(app_icon())
         self.canvas = SurfaceCanvas()
         self.loss_plot = LossPlot()
         self.function_panel = FunctionPanel()
@@ -145,6 +147,7 @@ class MainWindow(QMainWindow):
             lambda: self._show_dock(self.basin_dock),
         )
         self._action("shortcuts", "Keyboard shortcuts", ["F1", "?"], self.show_shortcuts)
+        self._action("about", "About DescentLab", "", lambda: show_about(self))
         self._action("open", "Open scene…", QKeySequence.StandardKey.Open, self.open_scene)
         self._action("save", "Save scene", QKeySequence.StandardKey.Save, self.save_scene)
         self._action("save_as", "Save scene as…", "Ctrl+Shift+S", self.save_scene_as)
@@ -262,7 +265,7 @@ class MainWindow(QMainWindow):
             "&View": [f"overlay_{n}" for n in OVERLAYS] + [None, "presentation"],
             "&Lessons": ["next_lesson", "prev_lesson"],
             "&Analysis": ["show_sweep", "show_basins"],
-            "&Help": ["shortcuts"],
+            "&Help": ["shortcuts", "about"],
         }
         self.menus = {}
         for title, names in menus.items():
