@@ -7,7 +7,7 @@ import sys
 import types
 
 try:
-    import PySide6.QtOpenGL  # noqa: F401
+    import PySide6.QtOpenGL
     import PySide6.QtOpenGLWidgets  # noqa: F401
 except ImportError:
     from PySide6 import QtWidgets
