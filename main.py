@@ -7,7 +7,7 @@ import sys
 
 HEADLESS = {"trace", "basin"}
 USAGE = (
-    "usage: descentlab [SCENE.json] | descentlab --self-test | "
+    "usage: descentlab [SCENE.json] | descentlab --self-test | descentlab --startup-time | "
     "descentlab {trace,basin,export} --help"
 )
 
@@ -25,7 +25,8 @@ def main(argv: list[str] | None = None) -> int:
     if args and args[0] in ("-h", "--help"):
         print(USAGE)
         return 0
-    unknown = [a for a in args if not a.lower().endswith(".json") and a != "--self-test"]
+    flags = ("--self-test", "--startup-time")
+    unknown = [a for a in args if not a.lower().endswith(".json") and a not in flags]
     if unknown:
         print(f"descentlab: error: unknown argument {unknown[0]!r}\n{USAGE}", file=sys.stderr)
         return 2

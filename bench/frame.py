@@ -74,7 +74,7 @@ def precompute(count: int):
     return objective, out
 
 
-def bench_qt(count: int) -> tuple[list[float], object]:
+def bench_qt(count: int, overlays: bool = False) -> tuple[list[float], object]:
     from PySide6.QtWidgets import QApplication
 
     from gui.history import RacerHistory
@@ -99,6 +99,11 @@ def bench_qt(count: int) -> tuple[list[float], object]:
         h.extend(tuple(recs[: STEPS + 1]))
         hist[racer.racer_id] = (h, recs)
     win.race.histories = {rid: h for rid, (h, _) in hist.items()}
+    if overlays:
+        from engine.scenario import OVERLAYS
+
+        for name in OVERLAYS:
+            win.overlays.set_enabled(name, True)
     times = []
     for frame in range(FRAMES):
         for h, recs in hist.values():
@@ -107,7 +112,7 @@ def bench_qt(count: int) -> tuple[list[float], object]:
                 h.extend((recs[k],))
         t0 = time.perf_counter()
         win.race._dirty = True
-        win.race.draw_frame()
+        win.race.draw_frame()  # emits frameDrawn: the overlays redraw too
         win.canvas.viewport().repaint()
         win.loss_plot.viewport().repaint()
         times.append(time.perf_counter() - t0)
@@ -149,17 +154,15 @@ def bench_matplotlib(objective, runs, frames: int = 30) -> list[float] | None:
 
 def startup_time() -> float:
     """Process start to first painted main window (median of 3 fresh processes)."""
-    probe = Path(__file__).with_name("startup_probe.py")
     samples = []
     for _ in range(3):
         t0 = time.time()
         out = subprocess.run(
-            [sys.executable, str(probe)],
+            [sys.executable, str(ROOT / "main.py"), "--startup-time"],
             capture_output=True,
             text=True,
             timeout=60,
             cwd=ROOT,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
         )
         painted = float(out.stdout.strip().splitlines()[-1])
         samples.append(painted - t0)
@@ -169,7 +172,7 @@ def startup_time() -> float:
 def surface_switch_time() -> list[float]:
     from PySide6.QtWidgets import QApplication
 
-    from engine.objectives import get_objective
+    from engine.scenario import ObjectiveSpec
     from gui.main_window import MainWindow
 
     app = QApplication.instance() or QApplication([])
@@ -186,9 +189,9 @@ def surface_switch_time() -> list[float]:
         "six_hump_camel",
         "booth",
     ] * 2:
-        objective = get_objective(name)
+        spec = ObjectiveSpec("builtin", name)
         t0 = time.perf_counter()
-        win.show_objective(objective)
+        win.scenes.request_objective(spec)
         target = win.race.surface_generation
         while win.canvas.surface is None or win.canvas.surface.generation != target:
             app.processEvents()

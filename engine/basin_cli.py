@@ -89,6 +89,8 @@ def run_basin(argv: Sequence[str]) -> str:
         raise UsageError("give --optimizer NAME (see: descentlab trace --list-optimizers)")
     if args.png is None:
         raise UsageError("give --png OUT.png for the image")
+    if not args.png or Path(args.png).is_dir():  # say so before minutes of work, not after
+        raise UsageError(f"--png {args.png!r}: not a file name (a folder, or empty)")
     folder = Path(args.png).resolve().parent
     if not folder.is_dir():
         raise UsageError(f"--png: folder {str(folder)!r} does not exist")

@@ -225,7 +225,7 @@ def main(argv: Sequence[str]) -> int:
 
 
 def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().replace("\n", " ")
+    text = " ".join(str(exc).strip().splitlines())  # \r, \x1e, U+2028 ... too
     return text.removeprefix("descentlab trace: ").removeprefix("descentlab basin: ")
 
 

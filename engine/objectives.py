@@ -116,14 +116,14 @@ def _simple(
 def quadratic_1d(a: float = 1.0, b: float = 0.0, c: float = 0.0) -> Objective:
     """The lecture's E = ½·a·w² + b·w + c (slide 44)."""
     stationary: tuple[StationaryPoint, ...] = ()
-    if a != 0:
-        w_star = -b / a
+    domain = ((-5.0, 5.0),)
+    w_star = -b / a if a != 0 else math.inf
+    if math.isfinite(w_star):  # a tiny a (e.g. 1e-310) puts w* beyond the floats: no minimum
         kind = "minimum" if a > 0 else "maximum"
         stationary = (StationaryPoint((w_star,), kind),)
         half = max(3.0, 2.5 * abs(w_star) + 3.0 / math.sqrt(abs(a)))
-        domain = ((w_star - half, w_star + half),)
-    else:
-        domain = ((-5.0, 5.0),)
+        if math.isfinite(w_star - half) and math.isfinite(w_star + half):
+            domain = ((w_star - half, w_star + half),)
     return Objective(
         name="quadratic_1d",
         title="1-D quadratic",

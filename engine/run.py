@@ -106,6 +106,8 @@ class Run:
             self._stop(np.ones(n, bool), FAILED, _error_message(exc))
         self._best_f = np.where(np.isfinite(self._f), self._f, np.inf)
         undefined = ~np.isfinite(self._f) | ~_all_rows(np.isfinite(self._g))
+        infinite = np.isinf(self._f) | _any_rows(np.isinf(self._g))  # e.g. exp(x²) far out
+        self._stop(undefined & infinite, FAILED, "E or ∇E is infinite at the start")
         self._stop(undefined, FAILED, "E or ∇E is undefined at the start")
         self._check_converged(self._gn, np.ones(n, bool))
         if self.max_steps <= 0:

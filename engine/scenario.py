@@ -245,10 +245,19 @@ def _object_pairs(pairs: list[tuple[str, Any]]) -> _Object:
     return obj
 
 
+# json.dumps keeps these as they are, yet they break a line (str.splitlines, Qt labels)
+_LINE_BREAKS = {0x85: "\\u0085", 0x2028: "\\u2028", 0x2029: "\\u2029"}
+
+
+def _quoted(text: str) -> str:
+    """``text`` as a JSON string literal that stays on one line."""
+    return json.dumps(text, ensure_ascii=False).translate(_LINE_BREAKS)
+
+
 def _path(base: str, key: str) -> str:
     if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
         return f"{base}.{key}" if base else key
-    return f"{base}[{json.dumps(key, ensure_ascii=False)}]"
+    return f"{base}[{_quoted(key)}]"
 
 
 def _is_number(value: Any) -> bool:
@@ -264,7 +273,7 @@ def _describe(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, str):
         shown = value if len(value) <= 40 else value[:39] + "…"
-        return json.dumps(shown, ensure_ascii=False)
+        return _quoted(shown)
     if isinstance(value, dict):
         return "an object"
     if isinstance(value, list):
@@ -273,7 +282,7 @@ def _describe(value: Any) -> str:
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-_CONTROL_OR_NEWLINE = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL_OR_NEWLINE = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]")
 
 
 class _Validator:

@@ -19,7 +19,8 @@ from gui.surface import SurfaceData
 
 
 class Trail:
-    """One racer's path: a cached settled part, a live tail (both outlined), and a head marker.
+    """One racer's path: a cached settled part and a live tail (both outlined); its head marker
+    is drawn by the canvas together with every other racer's (one item for all heads).
 
     Only the tail (at most a few hundred points) is re-rendered each frame; the settled part is
     re-rendered when it grows by a block, so frame time stays flat however long the run.
@@ -33,15 +34,10 @@ class Trail:
             child.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.tail = self._line(sizes)
         self.line = self.tail  # the legend's sample
-        self.head = pg.ScatterPlotItem(
-            size=sizes.head_size,
-            brush=pg.mkBrush(color),
-            pen=pg.mkPen("#000000", width=2),
-            symbol="o",
-        )
+        self.head: tuple[float, float] | None = None
         self.settled_key: object = None
         self._symbols = True
-        for item, z in ((self.settled, 20), (self.tail, 21), (self.head, 22)):
+        for item, z in ((self.settled, 20), (self.tail, 21)):
             item.setZValue(z)
             plot.addItem(item)
 
@@ -71,10 +67,7 @@ class Trail:
         xs, ys = tail
         self.tail.setSymbol("o" if self._symbols else None)
         self.tail.setData(xs, ys)
-        if len(xs):
-            self.head.setData([xs[-1]], [ys[-1]])
-        else:
-            self.head.clear()
+        self.head = (float(xs[-1]), float(ys[-1])) if len(xs) else None
 
     def data(self) -> tuple[np.ndarray, np.ndarray]:
         """All drawn points, settled part first (the tail repeats the junction point)."""
@@ -89,16 +82,15 @@ class Trail:
         self.settled_key = None
         self.settled.setData([], [])
         self.tail.setData([], [])
-        self.head.clear()
+        self.head = None
 
     def apply_sizes(self, sizes: theme.Sizes) -> None:
         for line in (self.settled, self.tail):
             line.setPen(pg.mkPen(self.color, width=sizes.trail_width))
             line.setShadowPen(pg.mkPen(theme.TRAIL_OUTLINE, width=sizes.trail_width + 2.5))
-        self.head.setSize(sizes.head_size)
 
     def remove(self, plot: pg.PlotItem) -> None:
-        for item in (self.settled, self.tail, self.head):
+        for item in (self.settled, self.tail):
             plot.removeItem(item)
 
 
@@ -120,6 +112,8 @@ class SurfaceCanvas(pg.GraphicsLayoutWidget):
         self.view = self.plot.getViewBox()
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image.setZValue(-10)
+        # the heatmap only changes with the surface or the view: repaint it from a pixmap
+        self.image.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.plot.addItem(self.image)
         self.colorbar = pg.ColorBarItem(
             colorMap=pg.colormap.get(theme.SURFACE_COLORMAP),
@@ -153,6 +147,9 @@ class SurfaceCanvas(pg.GraphicsLayoutWidget):
         self.plot.addItem(self.start_marker)
         self.start_marker.sigPositionChangeFinished.connect(self._marker_dropped)
         self.trails: dict[int, Trail] = {}
+        self.heads = pg.ScatterPlotItem(pen=pg.mkPen("#000000", width=2), symbol="o")
+        self.heads.setZValue(22)
+        self.plot.addItem(self.heads)
         self.titles: dict[int, str] = {}
         self.statuses: dict[int, str] = {}
         self.objective: Objective | None = None
@@ -268,6 +265,19 @@ class SurfaceCanvas(pg.GraphicsLayoutWidget):
             return points[:, 0], np.where(np.isfinite(ys), ys, np.nan)
         return points[:, 0], points[:, 1]
 
+    def draw_heads(self) -> None:
+        """All racers' current positions as one scatter item (one paint call for all)."""
+        heads = [(t.head, t.color) for t in self.trails.values() if t.head is not None]
+        if not heads:
+            self.heads.clear()
+            return
+        self.heads.setData(
+            [h[0] for h, _ in heads],
+            [h[1] for h, _ in heads],
+            brush=[pg.mkBrush(c) for _, c in heads],
+            size=self.sizes.head_size,
+        )
+
     def pixel_size(self) -> tuple[float, float]:
         """Data units per screen pixel along x and y (for pixel-level trail thinning)."""
         rect = self.view.viewRect()
@@ -279,6 +289,7 @@ class SurfaceCanvas(pg.GraphicsLayoutWidget):
     def clear_trails(self) -> None:
         for trail in self.trails.values():
             trail.clear()
+        self.heads.clear()
 
     def set_start(self, point: tuple[float, ...] | None) -> None:
         if point is None:
@@ -296,6 +307,7 @@ class SurfaceCanvas(pg.GraphicsLayoutWidget):
         for trail in self.trails.values():
             trail.apply_sizes(sizes)
         self.markers.setSize(sizes.marker_size)
+        self.draw_heads()
         # TargetItem keeps its on-screen size in `scale` and rebuilds its shape from it
         self.start_marker.scale = int(sizes.marker_size * 1.3)
         self.start_marker.viewTransformChanged()

@@ -157,6 +157,7 @@ class FrameRenderer:
                 lambda p=pts, s=settled: thin(p[: s + 1], pixel),
                 thin(pts[settled : end + 1], pixel),
             )
+        canvas.draw_heads()
         self.label.setText(f"k = {k}")
         (x0, x1), (y0, y1) = _view_box(canvas)
         right, bottom = (

@@ -8,13 +8,16 @@ signals, and stops cleanly on shutdown.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import itertools
 import logging
 import threading
+import weakref
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 
 from engine.sweeps import Cancelled
 
@@ -88,9 +91,12 @@ class JobRunner(QObject):
         self._worker.cancelled.connect(self.cancelled)
         self._thread.start()
         self._stopped = False
+        _stop_at_exit(self, "shutdown")
 
     def submit(self, fn: JobFn) -> int:
         job_id = next(self._ids)
+        if self._stopped:  # after shutdown (window closing): the job never runs
+            return job_id
         self._worker.flag(job_id)
         self._submit.emit(job_id, fn)
         return job_id
@@ -113,3 +119,20 @@ class JobRunner(QObject):
         self.cancel_all()
         self._thread.quit()
         self._thread.wait()
+
+
+def _stop_at_exit(owner: QObject, method: str) -> None:
+    """Also stop when the app quits or Python exits without a close event (e.g. after an error):
+    a QThread destroyed while running aborts the process."""
+    ref = weakref.ref(owner)
+
+    def stop() -> None:
+        obj = ref()
+        if obj is not None:
+            with contextlib.suppress(RuntimeError):  # the C++ side is already gone
+                getattr(obj, method)()
+
+    app = QCoreApplication.instance()
+    if app is not None:
+        app.aboutToQuit.connect(stop)
+    atexit.register(stop)

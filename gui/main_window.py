@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import Qt, QUrl
+from PySide6.QtCore import Qt, QTimer, QUrl
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
@@ -48,6 +48,7 @@ from gui.transport import TransportBar
 
 APP_NAME = "DescentLab"
 SCENE_FILTER = "DescentLab scenes (*.json);;All files (*)"
+LESSONS_DELAY_MS = 800
 EXTRA_KEYS = [
     ("1 … 8", "Select racer 1 … 8 (for η changes with [ and ])"),
     ("Left click", "Start every enabled racer from that point"),
@@ -88,7 +89,9 @@ class MainWindow(QMainWindow):
         self._wire()
         self.scene_name = ""
         self.load_default_scene()
-        self.scene_jobs.submit(_load_lessons)
+        # lessons with user expressions import sympy (~0.3 s of CPU): read them once the window
+        # is up, so that start-up is not slowed down by the background thread
+        QTimer.singleShot(LESSONS_DELAY_MS, self, self._load_lessons)
         if restore_last:
             self.scenes.restore()
 
@@ -378,6 +381,9 @@ class MainWindow(QMainWindow):
 
     def _lesson_chosen(self, lesson: Scenario) -> None:
         self.scenes.apply_scenario(lesson)
+
+    def _load_lessons(self) -> None:
+        self.scene_jobs.submit(_load_lessons)
 
     def _lessons_loaded(self, _job: int, result) -> None:
         if isinstance(result, tuple) and len(result) == 2 and result[0] == "lessons":

@@ -218,11 +218,15 @@ class RaceController(QObject):
     def on_batch(self, batch: RaceBatch) -> None:
         if batch.generation != self.generation:
             return  # computed for a scene that has since been reset
+        first_step = False
         for update in batch.updates:
             history = self.histories.get(update.racer_id)
             if history is not None:
+                first_step |= history.count <= 1
                 history.extend(update.records)
         self._dirty = True
+        if first_step:  # the start and the first step of a race are drawn at once, not next frame
+            self.draw_frame()
 
     @Slot(int, str)
     def on_racer_error(self, racer_id: int, message: str) -> None:
@@ -260,6 +264,7 @@ class RaceController(QObject):
                 text, key = badge_for(record)
                 self.racers_panel.set_status(rid, text, key, readout_for(record))
                 self.canvas.set_racer_status(rid, "" if key == "running" else text)
+        self.canvas.draw_heads()
         self.frameDrawn.emit()
 
     def shown_record(self, racer_id: int) -> StepRecord | None:

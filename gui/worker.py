@@ -18,6 +18,7 @@ from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
 from engine.objective import Objective
 from engine.optimizers import make_optimizer
 from engine.run import Run, StepRecord
+from gui.jobs import _stop_at_exit
 from gui.racers import RacerConfig
 from gui.surface import compute_surface
 
@@ -130,6 +131,8 @@ class RaceWorker(QObject):
         self._last_tick = time.perf_counter()
         self._timer.start()
         self._set_playing(True)
+        # the first step right away: a click shows movement within one frame, not one step period
+        self._emit_steps(1 if self._speed > 0 else None)
 
     @Slot()
     def pause(self) -> None:
@@ -281,6 +284,7 @@ class RaceThread(QObject):
         self.shutdownRequested.connect(w.shutdown, Qt.ConnectionType.BlockingQueuedConnection)
         self.thread.start()
         self._stopped = False
+        _stop_at_exit(self, "stop")
 
     def stop(self) -> None:
         """Stop the worker's timer in its own thread, then end the thread and wait for it."""
