@@ -281,7 +281,7 @@ class Run:
             (m, text)
             for m, text in (
                 (no_move, "no coordinate moves any more"),
-                (stalled, "no further progress"),
+                (stalled, "no further progress: tiny steps, E no longer decreasing"),
             )
             if m is not None and m.any()
         ]
@@ -292,7 +292,9 @@ class Run:
         for mask, text in reasons:
             early = mask & running & ~done
             for i in np.flatnonzero(early)[:64]:
-                self._messages[int(i)] = f"{text} (‖∇E‖ = {grad_norm[i]:.3g})"
+                self._messages[int(i)] = (
+                    text if "E no longer" in text else f"{text} (‖∇E‖ = {grad_norm[i]:.3g})"
+                )
                 self._messages_view = None
             done |= early
         if not done.any():

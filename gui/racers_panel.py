@@ -70,6 +70,7 @@ class RacerCard(QFrame):
         outer.addLayout(top)
         self.readout = QLabel("—")
         self.readout.setObjectName("readout")
+        self.readout.setWordWrap(True)
         self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         outer.addWidget(self.readout)
         self.update_config(racer)
