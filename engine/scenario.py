@@ -555,9 +555,7 @@ class _Validator:
         try:
             objective = build_objective(spec)
         except ExpressionError as exc:
-            column = getattr(exc, "column", None)
-            where = f" (column {column})" if column else ""
-            raise self.fail(expr_path, f"{getattr(exc, 'message', exc)}{where}") from None
+            raise self.fail(expr_path, str(exc)) from None  # it already says "at column N"
         except ValueError as exc:
             raise self.fail(path, str(exc)) from None
         if domain is not None and len(domain) != objective.dim:

@@ -408,8 +408,8 @@ class MainWindow(QMainWindow):
 
     def _nudge_start(self, direction: tuple[int, int]) -> None:
         start, view = self.race.start, self.race.view
-        if start is None or not view:
-            return
+        if start is None or not view or not any(direction[: len(start)]):
+            return  # e.g. Shift+Up on a 1-D curve: nothing moves, so keep the race
         moved = [s + 0.02 * d * (hi - lo) for s, d, (lo, hi) in zip(start, direction, view)]
         self.race.start_at(tuple(moved), play=self.race.playing)
 

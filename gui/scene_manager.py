@@ -164,6 +164,9 @@ class SceneManager(QObject):
             start = scenario.start or _centre(w.race.view)
             w.race.start_at(start, play=False)
             w.set_scene_name(scenario.title)
+            if path is not None:  # a file, not a lesson from the navigator
+                w.lesson_panel.clear_selection()
+                w.statusBar().showMessage(f"Opened {path.name}", 5000)
             self.sceneApplied.emit(scenario)
 
         def failed(message: str) -> None:
@@ -198,7 +201,6 @@ class SceneManager(QObject):
 
         def done(scenario: Scenario) -> None:
             self.apply_scenario(scenario, path)
-            self.window.statusBar().showMessage(f"Opened {path.name}", 5000)
 
         def failed(message: str) -> None:
             self.error.emit("Could not open the scene", message)
@@ -211,7 +213,10 @@ class SceneManager(QObject):
         path = Path(path)
         try:
             save_scenario(self.capture(), path)
-        except (OSError, ScenarioError, ValueError) as exc:
+        except ScenarioError as exc:  # its text already starts with the file name
+            self.error.emit("Could not save the scene", str(exc))
+            return False
+        except (OSError, ValueError) as exc:
             self.error.emit("Could not save the scene", f"{path.name}: {exc}")
             return False
         self.path = path

@@ -10,6 +10,8 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QSpinBox, QToolButton, QWidget
 
+from engine.scenario import MAX_STEPS as SCENE_MAX_STEPS
+
 MAX_SPEED = 120
 FASTEST = MAX_SPEED + 1  # slider position meaning "as fast as possible"
 
@@ -45,7 +47,7 @@ class TransportBar(QWidget):
         layout.addSpacing(12)
         layout.addWidget(QLabel("Max steps"))
         self.max_steps = QSpinBox()
-        self.max_steps.setRange(1, 1_000_000)
+        self.max_steps.setRange(1, SCENE_MAX_STEPS)  # what a scene can hold
         self.max_steps.setValue(500)
         self.max_steps.setKeyboardTracking(False)
         self.max_steps.valueChanged.connect(self.maxStepsChanged)

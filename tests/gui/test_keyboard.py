@@ -13,6 +13,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QTableWidget
 
 from engine.objectives import get_objective
+from engine.scenario import ObjectiveSpec
 from gui.lesson_panel import title_html
 from gui.racers import make_racer
 from gui.shortcuts_dialog import ShortcutsDialog
@@ -75,9 +76,7 @@ def test_page_down_and_up_walk_through_the_lessons(qtbot, window):
     wait_scene(qtbot, window, lessons[1].title)
     lesson = lessons[1]
     # the lesson's own scene: its racers, start point and overlays
-    assert [r.optimizer for r in window.racers_panel.racers] == [
-        r.optimizer for r in lesson.racers
-    ]
+    assert [r.optimizer for r in window.racers_panel.racers] == [r.optimizer for r in lesson.racers]
     assert window.race.start == lesson.start
     assert set(window.overlays.enabled()) == set(lesson.overlays)
 
@@ -222,7 +221,7 @@ def test_shift_arrows_move_the_start_by_two_percent_of_the_view_and_restart(qtbo
     expected = np.array([1.0, -2.0])
     for key, (mx, my) in moves:
         press(qtbot, window, key, SHIFT)
-        expected = expected + (mx, my)
+        expected = expected + np.array([mx, my])
         assert np.allclose(window.race.start, expected, rtol=0, atol=1e-12)
         # a restart: every trail begins again at the new start
         qtbot.waitUntil(lambda: latest(window, rid) == 0)
@@ -236,10 +235,32 @@ def test_shift_arrows_move_the_start_by_two_percent_of_the_view_and_restart(qtbo
     press(qtbot, window, K.Key_Space)
     qtbot.waitUntil(lambda: window.race.playing, timeout=3000)
     press(qtbot, window, K.Key_Up, SHIFT)
-    expected = expected + (0.0, dy)
+    expected = expected + np.array([0.0, dy])
     assert np.allclose(window.race.start, expected, rtol=0, atol=1e-12)
     qtbot.waitUntil(lambda: latest(window, rid) >= 3, timeout=5000)
     assert np.allclose(window.race.histories[rid].point(0), expected, rtol=0, atol=1e-12)
+
+
+def test_shift_up_on_a_curve_keeps_the_race(qtbot, window):
+    window.scenes.request_objective(ObjectiveSpec("builtin", "quadratic_1d"))
+    window.racers_panel.set_racers([make_racer("gd", "#ff0000", lr=0.1)])
+    window.race.start_at((-2.0,), play=False)
+    rid = racer_ids(window)[0]
+    for _ in range(3):
+        press(qtbot, window, K.Key_Right)
+    qtbot.waitUntil(lambda: latest(window, rid) == 3)
+    generation = window.race.generation
+    press(qtbot, window, K.Key_Right, SHIFT)  # a 1-D start moves along w ...
+    assert window.race.start == pytest.approx((-2.0 + 0.02 * np.ptp(window.race.view[0]),))
+    qtbot.waitUntil(lambda: latest(window, rid) == 0)
+    for _ in range(3):
+        press(qtbot, window, K.Key_Right)
+    qtbot.waitUntil(lambda: latest(window, rid) == 3)
+    generation = window.race.generation
+    press(qtbot, window, K.Key_Up, SHIFT)  # ... but there is no "up" to move it to
+    qtbot.wait(50)
+    assert window.race.generation == generation
+    assert latest(window, rid) == 3
 
 
 OVERLAY_KEYS = [
@@ -278,7 +299,7 @@ def _point_size(label) -> float:
     return label.font().pointSizeF()
 
 
-@pytest.mark.parametrize("leave_key", [K.Key_F5, K.Key_Escape])
+@pytest.mark.parametrize("leave_key", [K.Key_F5, K.Key_Escape], ids=["F5", "Esc"])
 def test_f5_presentation_mode_hides_docks_shows_banner(qtbot, leave_presentation, leave_key):
     window = leave_presentation
     wait_lessons(qtbot, window)
@@ -323,9 +344,7 @@ def test_f1_lists_every_action_with_a_shortcut(qtbot, window):
     dialog = window.findChild(ShortcutsDialog)
     qtbot.waitUntil(dialog.isVisible, timeout=3000)
     table = dialog.findChild(QTableWidget, "shortcutTable")
-    rows = {
-        table.item(i, 1).text(): table.item(i, 0).text() for i in range(table.rowCount())
-    }
+    rows = {table.item(i, 1).text(): table.item(i, 0).text() for i in range(table.rowCount())}
     described = set(rows)
     for name, action in window.actions.items():
         if action.shortcuts() and name != "leave_presentation":
@@ -340,3 +359,13 @@ def test_f1_lists_every_action_with_a_shortcut(qtbot, window):
     assert any(keys.startswith("1") and "8" in keys for keys in rows.values())
     dialog.reject()
     assert not dialog.isVisible()
+    dialog.deleteLater()
+    qtbot.waitUntil(lambda: window.findChild(ShortcutsDialog) is None, timeout=3000)
+
+    window.activateWindow()  # the offscreen platform does not give the focus back by itself
+    qtbot.waitUntil(window.isActiveWindow, timeout=3000)
+    qtbot.keyClick(window, "?")  # the other key for the same list
+    qtbot.waitUntil(lambda: window.findChild(ShortcutsDialog) is not None, timeout=3000)
+    again = window.findChild(ShortcutsDialog)
+    qtbot.waitUntil(again.isVisible, timeout=3000)
+    again.reject()

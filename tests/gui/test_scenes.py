@@ -10,8 +10,8 @@ import json
 from pathlib import Path
 
 import numpy as np
-import pytest
 import pyqtgraph as pg
+import pytest
 from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QMessageBox
@@ -113,7 +113,9 @@ def state(win) -> dict:
         "start": win.race.start,
         "view": win.race.view,
         "overlays": set(win.overlays.enabled()),
-        "checked": {n for n, a in win.actions.items() if n.startswith("overlay_") and a.isChecked()},
+        "checked": {
+            n for n, a in win.actions.items() if n.startswith("overlay_") and a.isChecked()
+        },
         "speed": win.transport.speed_value(),
         "max_steps": (win.transport.max_steps.value(), win.race.max_steps),
         "function": (win.function_panel.name, dict(win.function_panel.params)),
@@ -149,9 +151,7 @@ def test_save_then_open_gives_the_same_state(qtbot, window, tmp_path, data):
     assert after["capture"] == saved
     assert window.scenes.path == path
     # labels, colours, enabled flags and non-default parameters, explicitly
-    expected = [
-        (r.optimizer, r.color, r.label or "", r.enabled) for r in before["capture"].racers
-    ]
+    expected = [(r.optimizer, r.color, r.label or "", r.enabled) for r in before["capture"].racers]
     assert [(r.optimizer, r.color, r.label, r.enabled) for r in window.racers_panel.racers] == (
         expected
     )
@@ -171,8 +171,10 @@ def test_save_then_open_gives_the_same_state(qtbot, window, tmp_path, data):
     # the racers race from the saved start
     enabled = sum(r[4] for r in after["racers"])
     qtbot.waitUntil(
-        lambda: len(window.race.histories) == enabled
-        and all(h.count for h in window.race.histories.values())
+        lambda: (
+            len(window.race.histories) == enabled
+            and all(h.count for h in window.race.histories.values())
+        )
     )
     for history in window.race.histories.values():
         assert np.array_equal(history.point(0), after["start"])
@@ -296,8 +298,10 @@ def busy_window(qapp, request):
     for _ in range(4):
         win.race.step()
     bot.waitUntil(
-        lambda: all(h.latest_iteration == 4 for h in win.race.histories.values())
-        and len(win.race.histories) == 2,
+        lambda: (
+            all(h.latest_iteration == 4 for h in win.race.histories.values())
+            and len(win.race.histories) == 2
+        ),
         timeout=5000,
     )
     yield win
@@ -411,14 +415,7 @@ def test_a_lesson_file_opens_through_open_file(qtbot, window, file_name):
     "data",
     [
         BUILTIN_SCENE,
-        pytest.param(
-            EXPRESSION_SCENE,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="BUG: SceneManager.open_file shows 'Opened …' before an expression scene "
-                "is built; _job_finished then clears the status bar",
-            ),
-        ),
+        pytest.param(EXPRESSION_SCENE),
     ],
     ids=["builtin", "expression"],
 )
@@ -429,10 +426,6 @@ def test_the_status_bar_says_which_file_was_opened(qtbot, window, tmp_path, data
     assert window.statusBar().currentMessage() == "Opened told.json"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: opening a scene file keeps the previous lesson selected (navigator and banner)",
-)
 def test_opening_a_file_after_a_lesson_leaves_the_lesson(qtbot, window, tmp_path):
     qtbot.waitUntil(lambda: len(window.lesson_panel.lessons) > 0, timeout=10000)
     window.lesson_panel.choose(0)
@@ -464,7 +457,7 @@ def test_last_scene_comes_back_on_the_next_start(qtbot, window):
     assert again.race.start == (1.0, 2.0)
 
 
-def test_without_restore_the_default_scene_shows(qtbot, tmp_path):
+def test_without_restore_the_default_scene_shows(qtbot):
     QSettings().setValue(SETTINGS_KEY, scenario_to_json(scenario_from_dict(BUILTIN_SCENE)))
     win = MainWindow(restore_last=False)
     qtbot.addWidget(win)
@@ -568,9 +561,7 @@ def test_main_py_with_a_scene_file_opens_it(qtbot, monkeypatch, tmp_path, app_id
     # a remembered scene must not win over the file named on the command line
     app_identity.setOrganizationName("DescentLab")
     app_identity.setApplicationName("DescentLab")
-    QSettings().setValue(
-        SETTINGS_KEY, scenario_to_json(scenario_from_dict(EXPRESSION_SCENE))
-    )
+    QSettings().setValue(SETTINGS_KEY, scenario_to_json(scenario_from_dict(EXPRESSION_SCENE)))
     path = write(tmp_path / "lecture.json", BUILTIN_SCENE)
 
     assert main.main([str(path)]) == 0
@@ -584,3 +575,65 @@ def test_main_py_with_a_scene_file_opens_it(qtbot, monkeypatch, tmp_path, app_id
     assert win.race.objective.name == "quadratic_2d"
     qtbot.wait(100)
     assert title_of(win) == BUILTIN_SCENE["title"]
+
+
+def test_main_py_with_a_broken_scene_file_reports_it(qtbot, monkeypatch, tmp_path, app_identity):
+    import gui.main_window
+    import main
+
+    created: list[MainWindow] = []
+
+    class Recorded(MainWindow):
+        def __init__(self, restore_last: bool = False) -> None:
+            super().__init__(restore_last=restore_last)
+            created.append(self)
+
+    monkeypatch.setattr(gui.main_window, "MainWindow", Recorded)
+    monkeypatch.setattr(app_identity, "exec", lambda: 0)
+    path = tmp_path / "typo.json"
+    path.write_text(json.dumps({**BUILTIN_SCENE, "speed": "fast"}), encoding="utf-8")
+
+    assert main.main([str(path)]) == 0
+    win = created[0]
+    qtbot.addWidget(win)
+    qtbot.waitUntil(
+        lambda: any(b.isVisible() for b in win.findChildren(QMessageBox, "errorDialog")),
+        timeout=10000,
+    )
+    box = _close_error_boxes(win)[0]
+    assert box.text().startswith("typo.json: speed: must be a number")
+    assert title_of(win) == "Himmelblau"
+
+
+def test_an_expression_error_in_a_scene_names_its_column_once(qtbot, busy_window, tmp_path):
+    data = {**BUILTIN_SCENE, "objective": {"kind": "expression", "expression": "x^2 + foo(y)"}}
+    path = write(tmp_path / "formula.json", data)
+    with qtbot.waitSignal(busy_window.scenes.error, timeout=10000) as blocker:
+        busy_window.scenes.open_file(path)
+    _close_error_boxes(busy_window)
+    message = blocker.args[1]
+    assert "column 7" in message
+    assert message.count("column") == 1, message
+
+
+def test_every_max_steps_the_transport_offers_can_be_saved(qtbot, window, tmp_path):
+    window.transport.max_steps.setValue(window.transport.max_steps.maximum())
+    path = tmp_path / "long run.json"
+    assert window.scenes.save_file(path)
+    assert load_scenario(path).max_steps == window.transport.max_steps.value()
+
+
+def test_a_refused_save_names_the_file_once(qtbot, window, tmp_path, monkeypatch):
+    from dataclasses import replace
+
+    good = window.scenes.capture()
+    monkeypatch.setattr(window.scenes, "capture", lambda: replace(good, max_steps=0))
+    path = tmp_path / "refused.json"
+    with qtbot.waitSignal(window.scenes.error) as blocker:
+        assert not window.scenes.save_file(path)
+    title, message = blocker.args
+    assert title == "Could not save the scene"
+    assert "max_steps" in message
+    assert message.count("refused.json") == 1, message
+    assert not path.exists()
+    _close_error_boxes(window)
