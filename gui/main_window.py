@@ -415,6 +415,7 @@ class MainWindow(QMainWindow):
 
     def _analysis_context(self, *_args) -> None:
         race = self.race
+        self.racers_panel.set_curvatures(quadratic_curvatures(race.objective))
         self.sweep_panel.set_context(race.objective, race.start, race.racers)
         self.basin_panel.set_context(race.objective, race.view, race.racers)
 
@@ -461,6 +462,14 @@ class MainWindow(QMainWindow):
         self.scene_jobs.shutdown()
         self.analysis_jobs.shutdown()
         super().closeEvent(event)
+
+
+def quadratic_curvatures(objective) -> tuple[float, ...]:
+    """Eigenvalues of a lecture quadratic's (constant) Hessian; () for any other surface."""
+    if objective is None or objective.name not in ("quadratic_1d", "quadratic_2d"):
+        return ()
+    centre = np.array([[0.5 * (lo + hi) for lo, hi in objective.domain]])
+    return tuple(float(v) for v in np.linalg.eigvalsh(objective.hess(centre)[0]))
 
 
 def _load_lessons(progress, cancelled):

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.optimizers import ParamSpec, optimizer_spec
+from gui.eta_scale import EtaScale
 
 
 class NumberField(QLineEdit):
@@ -108,7 +109,36 @@ class ParamForm(QWidget):
             label.setToolTip(p.help)
             self.form.addRow(label, field)
             self.fields[p.name] = field
+        self.eta_scale: EtaScale | None = None
+        if "lr" in self.fields:
+            self.eta_scale = EtaScale()
+            self.eta_scale.picked.connect(self._eta_picked)
+            self.form.insertRow(self._row_of("lr") + 1, "", self.eta_scale)
+            self.eta_scale.hide()
+        self.curvatures: tuple[float, ...] = ()
         self._update_visibility()
+
+    def set_curvatures(self, curvatures: tuple[float, ...]) -> None:
+        """On a quadratic, show η against η_opt = 1/λ and 2η_opt for each curvature λ."""
+        self.curvatures = tuple(c for c in curvatures if c > 0)
+        self._update_eta_scale()
+
+    def _update_eta_scale(self) -> None:
+        if self.eta_scale is None:
+            return
+        lr = self.values.get("lr")
+        show = bool(self.curvatures) and isinstance(lr, (int, float)) and lr > 0
+        if show:
+            self.eta_scale.set_state(self.curvatures, float(lr))
+        self.eta_scale.setVisible(show)
+
+    def _eta_picked(self, eta: float) -> None:
+        self.set_values({"lr": eta})
+        self._changed("lr", eta)
+
+    def _row_of(self, name: str) -> int:
+        row, _ = self.form.getWidgetPosition(self.fields[name])
+        return row
 
     def _make_field(self, p: ParamSpec, value: Any) -> QWidget:
         if p.kind == "choice":
@@ -135,6 +165,7 @@ class ParamForm(QWidget):
     def _changed(self, name: str, value: Any) -> None:
         self.values[name] = value
         self._update_visibility()
+        self._update_eta_scale()
         self.show_error("")
         self.paramsChanged.emit({name: value})
 
@@ -154,6 +185,7 @@ class ParamForm(QWidget):
                 field.set_value(float(value))
             field.blockSignals(False)
         self._update_visibility()
+        self._update_eta_scale()
 
     def show_error(self, message: str) -> None:
         self.error_label.setText(message)

@@ -136,6 +136,7 @@ class RacersPanel(QWidget):
         self.params_layout = QVBoxLayout(self.params_box)
         layout.addWidget(self.params_box)
         self.form: ParamForm | None = None
+        self.curvatures: tuple[float, ...] = ()
 
     # -- public API --------------------------------------------------------------------------------
     def set_racers(self, racers: list[RacerConfig] | tuple[RacerConfig, ...]) -> None:
@@ -203,6 +204,7 @@ class RacersPanel(QWidget):
         racer = self.racer(racer_id) if racer_id is not None else None
         if racer is not None:
             self.form = ParamForm(racer.optimizer, racer.params)
+            self.form.set_curvatures(self.curvatures)
             self.form.paramsChanged.connect(
                 lambda changes, rid=racer.racer_id: self.edit_params(rid, changes)
             )
@@ -212,6 +214,12 @@ class RacersPanel(QWidget):
             self.params_box.setTitle("Parameters")
         if racer_id is not None:
             self.selectionChanged.emit(racer_id)
+
+    def set_curvatures(self, curvatures: tuple[float, ...]) -> None:
+        """The current quadratic's curvatures (Hessian eigenvalues), or () for other surfaces."""
+        self.curvatures = tuple(curvatures)
+        if self.form is not None:
+            self.form.set_curvatures(self.curvatures)
 
     def set_status(self, racer_id: int, text: str, key: str, readout: str) -> None:
         card = self.cards.get(racer_id)
