@@ -8,6 +8,7 @@ are frozen; no non-finite point ever appears in a record.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -125,6 +126,15 @@ class Run:
     @property
     def done(self) -> bool:
         return not np.any(self._status == RUNNING)
+
+    def clone(self) -> Run:
+        """An independent copy of the run as it is now (cheap: states are replaced, not mutated,
+        by a step; only the status, kind and message tables are updated in place)."""
+        other = copy.copy(self)
+        other._status = self._status.copy()
+        other._kind = self._kind.copy()
+        other._messages = dict(self._messages)
+        return other
 
     def set_params(self, **changes: Any) -> None:
         """Change hyperparameters from the next update on (the optimizer's state is kept)."""

@@ -230,6 +230,16 @@ class FunctionPanel(QWidget):
                 if len(spec.domain) > 1:
                     self.editor.y_range.setText(f"{spec.domain[1][0]:g}, {spec.domain[1][1]:g}")
             self.editor.show_error("")
+        elif spec.name == self.name and self.sliders:
+            # our own slider or spin box asked for this surface: update the values in place.
+            # Rebuilding would delete the slider under the mouse inside its own mouseMoveEvent.
+            entry = objective_entry(spec.name)
+            for p in entry.params:
+                value = float(spec.params.get(p.name, p.default))
+                self.params[p.name] = value
+                if p.name in self.sliders and self.sliders[p.name].value() != value:
+                    self.sliders[p.name].set_value(value)
+            self._update_readout()
         else:
             self._select(spec.name)
             self._build(spec.name, dict(spec.params))

@@ -35,8 +35,7 @@ class LossCurve:
         self.settled.curve.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.tail = pg.PlotDataItem(pen=pg.mkPen(color, width=width))
         for item in (self.settled, self.tail):
-            item.setDownsampling(auto=True, method="peak")
-            plot.addItem(item)
+            plot.addItem(item)  # PlotItem.addItem applies the plot's downsampling mode (below)
         self.key: object = None
 
     def set_pen(self, color: str, width: float) -> None:
@@ -59,6 +58,9 @@ class LossPlot(pg.PlotWidget):
         self.plot.setLabel("left", "E(w_k)")
         # no grid: with log ticks it costs more to paint than all the curves together
         self.plot.getViewBox().disableAutoRange()
+        # every curve added (and any later change of the plot's own settings) gets these: a
+        # 100,000-step curve is drawn with about two points per pixel column, not all of them
+        self.plot.setDownsampling(auto=True, mode="peak")
         self.curves: dict[int, LossCurve] = {}
         self.colors: dict[int, str] = {}
         self.titles: dict[int, str] = {}

@@ -141,6 +141,7 @@ class RaceController(QObject):
         )
         self.raceStarted.emit(point)
         if play:
+            self._set_playing(True)
             self.thread.playRequested.emit()
 
     def toggle_play(self) -> None:
@@ -154,9 +155,11 @@ class RaceController(QObject):
             self.statusMessage.emit("Click on the surface to choose a start point.")
             return
         self._resume_from_cursor()
+        self._set_playing(True)  # at once: the worker confirms (or corrects) it
         self.thread.playRequested.emit()
 
     def pause(self) -> None:
+        self._set_playing(False)  # at once, so that Space right after Left plays again
         self.thread.pauseRequested.emit()
 
     def step(self) -> None:
@@ -235,8 +238,12 @@ class RaceController(QObject):
 
     @Slot(bool)
     def on_playing_changed(self, playing: bool) -> None:
-        self.playing = playing
-        self.playingChanged.emit(playing)
+        self._set_playing(playing)
+
+    def _set_playing(self, playing: bool) -> None:
+        if playing != self.playing:
+            self.playing = playing
+            self.playingChanged.emit(playing)
 
     # -- drawing -----------------------------------------------------------------------------------
     @Slot()
@@ -298,9 +305,10 @@ class RaceController(QObject):
         if self.cursor is None:
             return
         k, self.cursor = self.cursor, None
+        self.generation += 1  # batches sent before the rewind belong to the dropped future
         for history in self.histories.values():
             history.truncate(k)
-        self.thread.rewindRequested.emit(k)
+        self.thread.rewindRequested.emit(k, self.generation)
         self._dirty = True
 
     def _invalidate(self) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 
 FAST_BUDGET_S = 0.012  # "as fast as possible": step for this long, then let events through
 TICK_MS = 16
+CHECKPOINT_EVERY = 256  # a rewind replays at most this many steps per racer
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,7 @@ class _Lane:
     config: RacerConfig
     run: Run
     param_log: list[tuple[int, dict[str, Any]]]
+    checkpoints: list[Run] = field(default_factory=list)  # clones every CHECKPOINT_EVERY steps
 
 
 class RaceWorker(QObject):
@@ -125,7 +127,9 @@ class RaceWorker(QObject):
     @Slot()
     def play(self) -> None:
         if not self._lanes or self._all_done():
-            self._set_playing(False)
+            self._timer.stop()
+            self._playing = False
+            self.playingChanged.emit(False)  # even if unchanged: the GUI already shows "playing"
             return
         self._credit = 0.0
         self._last_tick = time.perf_counter()
@@ -161,23 +165,30 @@ class RaceWorker(QObject):
             return
         lane.param_log.append((lane.run.iteration, dict(params)))
 
-    @Slot(int)
-    def rewind_to(self, iteration: int) -> None:
-        """Rebuild every run at ``iteration`` (replaying its parameter log): a true rewind."""
+    @Slot(int, int)
+    def rewind_to(self, iteration: int, generation: int) -> None:
+        """Rebuild every run at ``iteration`` (replaying its parameter log): a true rewind.
+        Replays from the last checkpoint at or before it, so at most CHECKPOINT_EVERY steps."""
         if self._setup is None:
             return
         self.pause()
         for lane in self._lanes.values():
             target = min(iteration, lane.run.iteration)
             log_kept = [(k, p) for k, p in lane.param_log if k <= target]
-            run = Run(
-                self._setup.objective,
-                make_optimizer(lane.config.optimizer, **lane.config.params),
-                self._setup.start,
-                max_steps=self._setup.max_steps,
-                record_hessian=True,
-            )
-            pending = list(log_kept)
+            lane.checkpoints = [c for c in lane.checkpoints if c.iteration <= target]
+            if lane.checkpoints:
+                run = lane.checkpoints[-1].clone()
+                # a checkpoint is taken right after its step, before any edit logged at it
+                pending = [(k, p) for k, p in log_kept if k >= run.iteration]
+            else:
+                run = Run(
+                    self._setup.objective,
+                    make_optimizer(lane.config.optimizer, **lane.config.params),
+                    self._setup.start,
+                    max_steps=self._setup.max_steps,
+                    record_hessian=True,
+                )
+                pending = list(log_kept)
             while run.iteration < target and not run.done:
                 while pending and pending[0][0] <= run.iteration:
                     run.set_params(**pending.pop(0)[1])
@@ -185,6 +196,7 @@ class RaceWorker(QObject):
             for _, params in pending:
                 run.set_params(**params)
             lane.run, lane.param_log = run, log_kept
+        self._setup = replace(self._setup, generation=generation)
 
     @Slot(object)
     def compute_surface(self, request: SurfaceRequest) -> None:
@@ -232,7 +244,12 @@ class RaceWorker(QObject):
         while (count is None or done < count) and not self._all_done():
             for rid, lane in self._lanes.items():
                 if not lane.run.done:
-                    collected[rid].append(lane.run.step())
+                    record = lane.run.step()
+                    collected[rid].append(record)
+                    if record.iteration % CHECKPOINT_EVERY == 0:
+                        lane.checkpoints.append(lane.run.clone())  # before any edit at this step
+                    if record.status_name(0) == "failed":
+                        _log_failure(lane, record)
             done += 1
             if count is None and time.perf_counter() >= deadline:
                 break
@@ -249,6 +266,18 @@ class RaceWorker(QObject):
             self.playingChanged.emit(playing)
 
 
+def _log_failure(lane: _Lane, record: StepRecord) -> None:
+    """A racer stopped because a step failed (the objective or the optimizer raised, a refused
+    step): the badge shows it, the log keeps it."""
+    log.warning(
+        "racer %s (%s) failed at step %d: %s",
+        lane.config.racer_id,
+        lane.config.title,
+        record.iteration,
+        record.messages.get(0, "unknown error"),
+    )
+
+
 class RaceThread(QObject):
     """Owns the QThread and the worker; forwards commands as queued signals; stops cleanly."""
 
@@ -259,7 +288,7 @@ class RaceThread(QObject):
     stepRequested = Signal()
     speedRequested = Signal(float)
     paramsRequested = Signal(int, object)
-    rewindRequested = Signal(int)
+    rewindRequested = Signal(int, int)  # iteration, new generation
     surfaceRequested = Signal(object)
     shutdownRequested = Signal()
 
