@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     flags = ("--self-test", "--startup-time")
     unknown = [a for a in args if not a.lower().endswith(".json") and a not in flags]
     if unknown:
-        print(f"descentlab: error: unknown argument {unknown[0]!r}\n{USAGE}", file=sys.stderr)
+        print(f"descentlab: error: unknown argument {unknown[0]!r} (see --help)", file=sys.stderr)
         return 2
     from gui.app import run_app
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 import ast
 import math
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from fractions import Fraction
@@ -225,7 +226,9 @@ def _prepare(text: str) -> _Source:
 
 def _parse_tree(src: _Source) -> ast.expr:
     try:
-        tree = ast.parse(src.text, mode="eval")
+        with warnings.catch_warnings():  # "1if x", "2or y": refused below anyway, without
+            warnings.simplefilter("ignore", SyntaxWarning)  # "invalid decimal literal" on stderr
+            tree = ast.parse(src.text, mode="eval")
     except SyntaxError as exc:
         detail = (exc.msg or "").strip()
         if exc.offset is None or exc.offset <= 0 or exc.offset > len(src.text):
