@@ -108,6 +108,8 @@ class OptimizerSpec:
     order: int = 1  # 1: uses gradients, 2: uses the Hessian
     batched: bool = True  # False: loops over rows (BFGS, L-BFGS)
     description: str = ""
+    # constraints between parameters, e.g. (("c1", "c2"),) for c1 < c2: (smaller, larger)
+    ordered: tuple[tuple[str, str], ...] = ()
 
     def param(self, name: str) -> ParamSpec:
         for p in self.params:
@@ -167,6 +169,9 @@ def configure(spec: OptimizerSpec, params: Mapping[str, Any]) -> Optimizer:
             allowed = ", ".join(known) or "none"
             raise ValueError(f"{spec.name}: unknown parameter {key!r} (parameters: {allowed})")
     values = {p.name: p.validate(spec.name, params.get(p.name, p.default)) for p in spec.params}
+    for small, large in spec.ordered:
+        if np.any(np.asarray(values[small]) >= np.asarray(values[large])):
+            raise ValueError(f"{spec.name}: {small} must be smaller than {large}")
     opt = Optimizer(spec, MappingProxyType(values))
     opt.rows()
     return opt

@@ -193,6 +193,7 @@ BFGS = OptimizerSpec(
     _bfgs_init,
     _bfgs_step,
     batched=False,
+    ordered=(("c1", "c2"),),
     description="quasi-Newton: builds H⁻¹ from gradient differences; Wolfe line search",
 )
 LBFGS = OptimizerSpec(
@@ -205,5 +206,6 @@ LBFGS = OptimizerSpec(
     _lbfgs_init,
     _lbfgs_step,
     batched=False,
+    ordered=(("c1", "c2"),),
     description="limited-memory BFGS: H⁻¹ from the last m curvature pairs",
 )

@@ -104,5 +104,6 @@ RPROP = OptimizerSpec(
     ),
     _init,
     _step,
+    ordered=(("step_min", "step_max"),),
     description="per-coordinate steps: grow ×α while the sign holds, shrink ×β on a flip",
 )

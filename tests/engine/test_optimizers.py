@@ -577,3 +577,16 @@ def test_validation_message_is_one_readable_line() -> None:
     text = str(info.value)
     assert "\n" not in text
     assert re.search(r"rprop.*beta", text)
+
+
+@pytest.mark.parametrize(
+    ("name", "params", "named"),
+    [
+        ("bfgs", {"c1": 0.95}, "c1 must be smaller than c2"),
+        ("lbfgs", {"c1": 0.5, "c2": 0.4}, "c1 must be smaller than c2"),
+        ("rprop", {"step_min": 60.0}, "step_min must be smaller than step_max"),
+    ],
+)
+def test_parameters_that_must_stay_in_order_are_checked(name, params, named) -> None:
+    with pytest.raises(ValueError, match=named):
+        make_optimizer(name, **params)

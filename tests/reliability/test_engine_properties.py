@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from engine.expressions import objective_from_expression
@@ -137,8 +137,15 @@ def param_values(spec: ParamSpec) -> st.SearchStrategy:
 
 @st.composite
 def optimizer_params(draw, name: str) -> dict:
-    """A random subset of the optimizer's hyperparameters, each a random valid value."""
-    return {p.name: draw(param_values(p)) for p in OPTIMIZERS[name].params if draw(st.booleans())}
+    """A random subset of the optimizer's hyperparameters, each a random valid value, with
+    ordered pairs (c1 < c2, step_min < step_max) kept in order."""
+    spec = OPTIMIZERS[name]
+    params = {p.name: draw(param_values(p)) for p in spec.params if draw(st.booleans())}
+    for small, large in spec.ordered:
+        lo = params.get(small, spec.param(small).default)
+        hi = params.get(large, spec.param(large).default)
+        assume(lo < hi)
+    return params
 
 
 @st.composite
