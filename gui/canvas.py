@@ -17,6 +17,9 @@ from engine.objective import Objective
 from gui import theme
 from gui.surface import SurfaceData
 
+# known stationary points: ★ minimum, ▲ maximum, ✕ saddle, ◆ degenerate
+STATIONARY_SYMBOLS = {"minimum": "star", "maximum": "t1", "saddle": "x", "degenerate": "d"}
+
 
 class Trail:
     """One racer's path: a cached settled part and a live tail (both outlined); its head marker
@@ -182,7 +185,7 @@ class SurfaceCanvas(pg.GraphicsLayoutWidget):
             ys = list(objective.value(np.array(xs).reshape(-1, 1))) if xs else []
         else:
             xs, ys = [p.point[0] for p in pts], [p.point[1] for p in pts]
-        symbols = ["star" if p.kind == "minimum" else "t1" for p in pts]
+        symbols = [STATIONARY_SYMBOLS.get(p.kind, "d") for p in pts]
         self.markers.setData(xs, ys, symbol=symbols)
         self.view.setAspectLocked(False)
         if not one_d:

@@ -437,7 +437,21 @@ class MainWindow(QMainWindow):
             return
         value = float(objective.value(np.array([point]))[0])
         coords = ", ".join(f"{v:.4g}" for v in point)
-        self.coords.setText(f"({coords})    E = {value:.6g}")
+        text = f"({coords})    E = {value:.6g}"
+        near = self._stationary_near(point)
+        if near is not None:
+            where = ", ".join(f"{v:.4g}" for v in near.point)
+            text += f"    ·  {near.kind} at ({where})"
+        self.coords.setText(text)
+
+    def _stationary_near(self, point):
+        """The known stationary point within 10 pixels of the cursor, if any (its label)."""
+        objective = self.race.objective
+        pixel = self.canvas.pixel_size()
+        for sp in objective.stationary:
+            if all(abs(a - b) <= 10 * px for a, b, px in zip(sp.point, point, pixel)):
+                return sp
+        return None
 
     def _playing_changed(self, playing: bool) -> None:
         self.actions["play"].setText("Pause" if playing else "Play")
