@@ -17,26 +17,22 @@ from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QFormLayout,
     QHBoxLayout,
     QLabel,
-    QProgressBar,
-    QPushButton,
     QSizePolicy,
     QSlider,
-    QSpinBox,
-    QVBoxLayout,
     QWidget,
 )
 
 from engine.objective import Objective
-from engine.optimizers import OPTIMIZERS, Optimizer, make_optimizer, optimizer_spec
+from engine.optimizers import Optimizer, make_optimizer, optimizer_spec
 from engine.sweeps import MAX_STEPS, BasinMap, basin_image, basin_map
 from gui import theme
 from gui.basin_layer import DEFAULT_OPACITY, BasinLayer, BasinLegend, share
 from gui.jobs import JobRunner
+from gui.panel_job import JobPanel
 from gui.racers import RacerConfig
-from gui.sweep_panel import SciSpinBox, color_icon
+from gui.sweep_panel import SciSpinBox, chosen_entry, fill_optimizer_box, int_spin, steps_row
 
 MIN_GRID, MAX_GRID, DEFAULT_GRID = 16, 512, 128
 UNBATCHED_GRID_CAP = 64  # BFGS / L-BFGS loop over the starts in Python: 64² ≈ a few seconds
@@ -44,7 +40,6 @@ DEFAULT_STEPS = 100
 DEFAULT_TOL = 1e-6  # Adam and friends rarely reach the engine's 1e-8 in 100 steps
 # Rprop never steps less than step_min (1e-6), so near a minimum ‖∇E‖ hovers around λ·step_min
 SUGGESTED_TOL = {"rprop": 1e-4}
-PROGRESS_SCALE = 1000
 
 
 @dataclass(frozen=True, eq=False)
@@ -118,36 +113,28 @@ def _plural(kind: str, n: int) -> str:
     return {"minimum": "minima", "maximum": "maxima"}.get(kind, kind + "s")
 
 
-class BasinPanel(QWidget):
+class BasinPanel(JobPanel):
     """Dock panel "Basins of attraction". Call :meth:`set_context` when the scene, its view or the
-    racers change; the map is drawn on ``plot`` (the canvas's PlotItem) by a BasinLayer."""
+    racers change; the map is drawn on ``plot`` (the canvas's PlotItem) by a BasinLayer. The job
+    in flight is ``self.job``, keyed by the (objective, view) it was started for."""
+
+    noun = "map"
+    result_type = BasinResult
 
     def __init__(self, runner: JobRunner, plot: pg.PlotItem, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.runner = runner
+        super().__init__(runner, parent)
         self.layer = BasinLayer(plot)
         self.objective: Objective | None = None
         self.view: tuple[tuple[float, float], ...] = ()
         self.racers: tuple[RacerConfig, ...] = ()
         self.result: BasinResult | None = None
-        self.job_id: int | None = None
-        self._job_scene: object = None
         self._tol_edited = False
         self._build()
-        runner.progress.connect(self._on_progress)
-        runner.finished.connect(self._on_finished)
-        runner.failed.connect(self._on_failed)
-        runner.cancelled.connect(self._on_cancelled)
         self._update_enabled()
 
     # -- layout ------------------------------------------------------------------------------------
     def _build(self) -> None:
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(6, 6, 6, 6)
-        layout.setSpacing(6)
-        form = QFormLayout()
-        form.setContentsMargins(0, 0, 0, 0)
-        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        layout, form = self._panel_layout()
         self.optimizer_box = QComboBox()
         self.optimizer_box.setToolTip(
             "A racer (with its parameters) or any optimizer with its default parameters"
@@ -155,21 +142,17 @@ class BasinPanel(QWidget):
         self.optimizer_box.currentIndexChanged.connect(self._optimizer_changed)
         form.addRow("Optimizer", self.optimizer_box)
 
-        self.grid_spin = QSpinBox()
-        self.grid_spin.setRange(MIN_GRID, MAX_GRID)
-        self.grid_spin.setValue(DEFAULT_GRID)
-        self.grid_spin.setSingleStep(16)
-        self.grid_spin.setToolTip("starts per side: N × N runs, one per pixel of the map")
-        self.steps_spin = QSpinBox()
-        self.steps_spin.setRange(1, MAX_STEPS)
-        self.steps_spin.setValue(DEFAULT_STEPS)
-        self.steps_spin.setSingleStep(50)
-        self.steps_spin.setToolTip("updates per start; starts still running then are grey")
-        row = QHBoxLayout()
-        row.addWidget(self.grid_spin, 1)
-        row.addWidget(QLabel("steps"))
-        row.addWidget(self.steps_spin, 1)
-        form.addRow("Grid N", row)
+        self.grid_spin = int_spin(
+            MIN_GRID,
+            MAX_GRID,
+            DEFAULT_GRID,
+            16,
+            "starts per side: N × N runs, one per pixel of the map",
+        )
+        self.steps_spin = int_spin(
+            1, MAX_STEPS, DEFAULT_STEPS, 50, "updates per start; starts still running then are grey"
+        )
+        form.addRow("Grid N", steps_row(self.grid_spin, self.steps_spin))
 
         self.tol_spin = SciSpinBox(DEFAULT_TOL, 1e-15, 1.0, factor=10.0)
         self.tol_spin.setToolTip("a start has converged once ‖∇E‖ ≤ tol")
@@ -191,19 +174,7 @@ class BasinPanel(QWidget):
         self.note.hide()
         layout.addWidget(self.note)
 
-        buttons = QHBoxLayout()
-        self.run_button = QPushButton("Run map")
-        self.run_button.clicked.connect(self.run)
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.clicked.connect(self.cancel)
-        self.progress = QProgressBar()
-        self.progress.setRange(0, PROGRESS_SCALE)
-        self.progress.setValue(0)
-        self.progress.setTextVisible(False)
-        self.progress.setMaximumHeight(14)
-        buttons.addWidget(self.run_button)
-        buttons.addWidget(self.cancel_button)
-        buttons.addWidget(self.progress, 1)
+        buttons = self._job_controls("Run map")
         layout.addLayout(buttons)
 
         shown = QHBoxLayout()
@@ -224,11 +195,7 @@ class BasinPanel(QWidget):
         shown.addWidget(self.opacity_label)
         layout.addLayout(shown)
 
-        self.status = QLabel("")
-        self.status.setWordWrap(True)
-        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Minimum)
-        layout.addWidget(self.status)
+        layout.addWidget(self._status_label())
         self.legend = BasinLegend()
         layout.addWidget(self.legend)
         layout.addStretch(1)
@@ -249,8 +216,7 @@ class BasinPanel(QWidget):
         self.racers = tuple(racers)
         self._fill_optimizers()
         if scene_changed:
-            if self.job_id is not None:
-                self._drop_job()
+            self.job.drop()
             self.clear()
         self._update_enabled()
         if self.job_id is None and self.result is None:
@@ -263,34 +229,17 @@ class BasinPanel(QWidget):
         self.legend.set_map(None)
 
     def _fill_optimizers(self) -> None:
-        box = self.optimizer_box
-        current = box.currentData()
-        box.blockSignals(True)
-        box.clear()
-        for r in self.racers:
-            box.addItem(color_icon(r.color), r.title, f"racer:{r.racer_id}")
-        if box.count():
-            box.insertSeparator(box.count())
-        for spec in OPTIMIZERS.values():
-            box.addItem(f"{spec.title} (defaults)", f"registry:{spec.name}")
-        index = box.findData(current) if current is not None else -1
-        box.setCurrentIndex(index if index >= 0 else 0)
-        box.blockSignals(False)
+        fill_optimizer_box(self.optimizer_box, self.racers)
         self._optimizer_changed()
 
     def selected(self) -> tuple[str, dict[str, Any], str] | None:
         """(optimizer name, parameters, label) of the chosen entry."""
-        data = self.optimizer_box.currentData()
-        if data is None:
+        entry = chosen_entry(self.optimizer_box, self.racers)
+        if entry is None:
             return None
-        kind, key = str(data).split(":", 1)
-        if kind == "racer":
-            racer = next((r for r in self.racers if str(r.racer_id) == key), None)
-            if racer is None:
-                return None
-            return racer.optimizer, dict(racer.params), racer.title
-        spec = optimizer_spec(key)
-        return spec.name, {}, spec.title
+        if isinstance(entry, RacerConfig):
+            return entry.optimizer, dict(entry.params), entry.title
+        return entry.name, {}, entry.title
 
     # -- actions -----------------------------------------------------------------------------------
     @Slot()
@@ -306,12 +255,9 @@ class BasinPanel(QWidget):
         except ValueError as exc:
             self._set_status(str(exc), error=True)
             return None
-        if self.job_id is not None:
-            self._drop_job()
         grid = self.grid_spin.value()
         view = (self.view[0], self.view[1])
-        self._job_scene = (self.objective, self.view)
-        self.job_id = self.runner.submit(
+        return self._start(
             basin_job(
                 self.objective,
                 optimizer,
@@ -320,67 +266,19 @@ class BasinPanel(QWidget):
                 self.steps_spin.value(),
                 self.tol_spin.value(),
                 label,
-            )
+            ),
+            (self.objective, self.view),
+            f"Running {label} from {grid * grid:,} starts…",
         )
-        self.progress.setValue(0)
-        self._set_status(f"Running {label} from {grid * grid:,} starts…")
-        self._update_enabled()
-        return self.job_id
 
-    @Slot()
-    def cancel(self) -> None:
-        if self.job_id is None:
-            return
-        self._drop_job()
-        self._set_status("Cancelled.")
-        self._update_enabled()
-
-    def _drop_job(self) -> None:
-        if self.job_id is not None:
-            self.runner.cancel(self.job_id)
-        self.job_id = None
-        self._job_scene = None
-        self.progress.setValue(0)
-
-    # -- job signals (shared runner: filter by id) -------------------------------------------------
-    @Slot(int, float)
-    def _on_progress(self, job_id: int, fraction: float) -> None:
-        if job_id == self.job_id:
-            self.progress.setValue(int(round(fraction * PROGRESS_SCALE)))
-
-    @Slot(int, object)
-    def _on_finished(self, job_id: int, result: object) -> None:
-        if job_id != self.job_id or not isinstance(result, BasinResult):
-            return
-        scene = self._job_scene
-        self.job_id = None
-        self._job_scene = None
-        self.progress.setValue(0)
-        self._update_enabled()
+    # -- the map's end -----------------------------------------------------------------------------
+    def _show_result(self, result: BasinResult, scene: object) -> None:
         if scene != (self.objective, self.view):
             return
         self.result = result
         self.layer.set_map(result.basin, result.image(self.shade_box.isChecked()))
         self.legend.set_map(result.basin)
         self._set_status(describe(result))
-
-    @Slot(int, str)
-    def _on_failed(self, job_id: int, message: str) -> None:
-        if job_id != self.job_id:
-            return
-        self.job_id = None
-        self.progress.setValue(0)
-        self._update_enabled()
-        self._set_status(f"The map failed: {message}", error=True)
-
-    @Slot(int)
-    def _on_cancelled(self, job_id: int) -> None:
-        if job_id != self.job_id:
-            return
-        self.job_id = None
-        self.progress.setValue(0)
-        self._update_enabled()
-        self._set_status("Cancelled.")
 
     # -- small slots -------------------------------------------------------------------------------
     @Slot()
@@ -426,10 +324,9 @@ class BasinPanel(QWidget):
         if self.result is not None:
             self.layer.set_map(self.result.basin, self.result.image(self.shade_box.isChecked()))
 
-    def _update_enabled(self) -> None:
+    def _ready(self) -> bool:
         two_d = self.objective is not None and self.objective.dim == 2
-        self.run_button.setEnabled(two_d and self.optimizer_box.count() > 0)
-        self.cancel_button.setEnabled(self.job_id is not None)
+        return two_d and self.optimizer_box.count() > 0
 
     def _idle_text(self) -> str:
         if self.objective is None:
@@ -444,7 +341,3 @@ class BasinPanel(QWidget):
             f"Each pixel of the view [{x0:g}, {x1:g}] × [{y0:g}, {y1:g}] becomes a start; "
             "its colour says where the run ends. Press Run map."
         )
-
-    def _set_status(self, text: str, error: bool = False) -> None:
-        self.status.setText(text)
-        self.status.setStyleSheet(f"color: {theme.STATUS_COLORS['diverged']};" if error else "")

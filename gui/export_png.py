@@ -160,6 +160,27 @@ def check_writable(path: str | os.PathLike[str]) -> Path:
     return target
 
 
+@contextlib.contextmanager
+def temp_beside(target: Path) -> Iterator[tuple[int, str]]:
+    """A temp file next to ``target``, as ``(fd, path)``, for an atomic write: the body writes
+    it and os.replace's it into place. If the body fails, the temp file is removed (``target``
+    is untouched) and an OSError becomes an ExportError naming ``target``."""
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as exc:
+        raise ExportError(f"{target}: cannot write here: {exc.strerror or exc}") from None
+    try:
+        yield fd, tmp
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise ExportError(f"{target}: cannot write: {exc.strerror or exc}") from None
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
 def write_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
     """Write ``data`` to a temp file next to ``path``, then os.replace it into place.
 
@@ -170,23 +191,11 @@ def write_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
         mode = target.stat().st_mode & 0o777
     except OSError:
         mode = 0o644
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    except OSError as exc:
-        raise ExportError(f"{target}: cannot write here: {exc.strerror or exc}") from None
-    try:
+    with temp_beside(target) as (fd, tmp):
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
         os.chmod(tmp, mode)
         os.replace(tmp, target)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise ExportError(f"{target}: cannot write: {exc.strerror or exc}") from None
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
     return target
 
 

@@ -18,7 +18,7 @@ from engine.objective import Objective
 from gui import theme
 from gui.canvas import SurfaceCanvas
 from gui.export_png import render_widget
-from gui.history import SETTLE_BLOCK, TRAIL_POINTS
+from gui.history import SETTLE_BLOCK, thin_trail
 from gui.surface import SurfaceData
 
 DEFAULT_SIZE = (800, 600)
@@ -154,8 +154,8 @@ class FrameRenderer:
             canvas.set_trail(
                 racer.racer_id,
                 (settled, pixel),
-                lambda p=pts, s=settled: thin(p[: s + 1], pixel),
-                thin(pts[settled : end + 1], pixel),
+                lambda p=pts, s=settled: thin_trail(p[: s + 1], pixel),
+                thin_trail(pts[settled : end + 1], pixel),
             )
         canvas.draw_heads()
         self.label.setText(f"k = {k}")
@@ -242,24 +242,3 @@ def _covered(canvas: SurfaceCanvas, points: np.ndarray, corner: str, size, margi
     in_x = xs <= x0 + w if corner.endswith("left") else xs >= x1 - w
     in_y = ys >= y1 - h if corner.startswith("top") else ys <= y0 + h
     return int(np.count_nonzero(in_x & in_y))
-
-
-def thin(
-    points: np.ndarray, pixel: tuple[float, ...] | None, budget: int = TRAIL_POINTS
-) -> np.ndarray:
-    """What RacerHistory.trail does for a stored path: merge consecutive points that fall in
-    the same screen pixel, and keep at most ``budget`` (the recent half in full). The first and
-    last points are always kept."""
-    pts = points
-    if pixel is not None and len(pts) > 2:
-        cells = np.floor(pts / np.asarray(pixel, float)[: pts.shape[1]])
-        keep = np.ones(len(pts), bool)
-        keep[1:] = np.any(cells[1:] != cells[:-1], axis=1)
-        keep[-1] = True
-        pts = pts[keep]
-    if len(pts) <= budget:
-        return pts
-    recent = budget // 2
-    old = pts[: len(pts) - recent]
-    stride = int(np.ceil(len(old) / (budget - recent)))
-    return np.concatenate([old[::stride], pts[len(pts) - recent :]])

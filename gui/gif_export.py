@@ -18,9 +18,7 @@ export leaves neither a partial file nor the temp file, and an existing file is 
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -31,7 +29,7 @@ from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from PySide6.QtGui import QImage
 
 from engine.sweeps import Cancelled
-from gui.export_png import ExportError, check_writable
+from gui.export_png import check_writable, temp_beside
 from gui.frame_renderer import (
     BACKGROUND,
     DEFAULT_MAX_FRAMES,
@@ -142,10 +140,6 @@ def write_gif(
     if count < 1:
         raise ValueError("a GIF needs at least one frame")
     target = check_writable(path)
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    except OSError as exc:
-        raise ExportError(f"{target}: cannot write here: {exc.strerror or exc}") from None
     done = 0
     size: tuple[int, int] = (0, 0)
     colors = palette.getpalette() or []
@@ -170,7 +164,7 @@ def write_gif(
         if done != count:
             raise ValueError(f"expected {count} frames, got {done}")
 
-    try:
+    with temp_beside(target) as (fd, tmp):
         with os.fdopen(fd, "wb") as fh:
             it = deltas()
             first = next(it)
@@ -198,14 +192,6 @@ def write_gif(
             commit(replace)
         else:
             replace()
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise ExportError(f"{target}: cannot write: {exc.strerror or exc}") from None
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
     if progress is not None:
         progress(1.0)
     return GifResult(str(target), count, size, nbytes)

@@ -17,6 +17,32 @@ TRAIL_POINTS = 3000  # most points drawn per trail; older parts are thinned
 SETTLE_BLOCK = 256  # trails and loss curves are drawn as a cached settled part + a live tail
 
 
+def thin_trail(
+    points: np.ndarray, pixel: tuple[float, ...] | None, budget: int = TRAIL_POINTS
+) -> np.ndarray:
+    """A path's points to draw, so that drawing cost stays flat however long the run:
+    consecutive points within one screen pixel of each other are merged (``pixel`` = data units
+    per pixel), and a path still longer than ``budget`` keeps its recent half in full and thins
+    the older part. The first and last points are always kept."""
+    pts = points
+    if pixel is not None and len(pts) > 2:
+        # column by column: np.any(..., axis=1) over a short last axis is ~10x slower, and
+        # this runs over the whole settled path every SETTLE_BLOCK steps
+        scale = np.asarray(pixel, float)
+        keep = np.zeros(len(pts), bool)
+        for j in range(pts.shape[1]):
+            cells = np.floor(pts[:, j] / scale[j])
+            keep[1:] |= cells[1:] != cells[:-1]
+        keep[0] = keep[-1] = True
+        pts = pts[keep]
+    if len(pts) <= budget:
+        return pts
+    recent = budget // 2
+    old = pts[: len(pts) - recent]
+    stride = int(np.ceil(len(old) / (budget - recent)))
+    return np.concatenate([old[::stride], pts[len(pts) - recent :]])
+
+
 class RacerHistory:
     """Everything one racer has done so far in this race."""
 
@@ -113,24 +139,6 @@ class RacerHistory:
         pixel: tuple[float, ...] | None = None,
         start: int = 0,
     ) -> np.ndarray:
-        """Positions to draw, so that drawing cost stays flat however long the run:
-        consecutive points within one screen pixel of each other are merged (``pixel`` = data
-        units per pixel), and a run still longer than ``budget`` keeps its recent half in full
-        and thins the older part. The start and the head are always kept."""
-        pts = self.positions(upto)[start:]
-        if pixel is not None and len(pts) > 2:
-            # column by column: np.any(..., axis=1) over a short last axis is ~10x slower, and
-            # this runs over the whole settled path every SETTLE_BLOCK steps
-            scale = np.asarray(pixel, float)
-            keep = np.zeros(len(pts), bool)
-            for j in range(pts.shape[1]):
-                cells = np.floor(pts[:, j] / scale[j])
-                keep[1:] |= cells[1:] != cells[:-1]
-            keep[0] = keep[-1] = True
-            pts = pts[keep]
-        if len(pts) <= budget:
-            return pts
-        recent = budget // 2
-        old = pts[: len(pts) - recent]
-        stride = int(np.ceil(len(old) / (budget - recent)))
-        return np.concatenate([old[::stride], pts[len(pts) - recent :]])
+        """Positions to draw (from iteration ``start`` up to ``upto``), thinned by
+        :func:`thin_trail` so that drawing cost stays flat however long the run."""
+        return thin_trail(self.positions(upto)[start:], pixel, budget)

@@ -275,17 +275,17 @@ class RaceController(QObject):
         self.frameDrawn.emit()
 
     def shown_record(self, racer_id: int) -> StepRecord | None:
-        history = self.histories.get(racer_id)
-        if history is None or history.count == 0:
-            return None
-        k = (
-            history.latest_iteration
-            if self.cursor is None
-            else min(self.cursor, history.latest_iteration)
-        )
-        return history.record_at(k)
+        shown = self._shown(racer_id)
+        return None if shown is None else shown[0].record_at(shown[1])
 
     def shown_point(self, racer_id: int) -> np.ndarray | None:
+        shown = self._shown(racer_id)
+        return None if shown is None else shown[0].point(shown[1])
+
+    # -- internals ---------------------------------------------------------------------------------
+    def _shown(self, racer_id: int) -> tuple[RacerHistory, int] | None:
+        """A racer's history and the iteration of it on screen (the cursor, clipped to the
+        racer's end; its latest without a cursor), or None if it has no point yet."""
         history = self.histories.get(racer_id)
         if history is None or history.count == 0:
             return None
@@ -294,9 +294,8 @@ class RaceController(QObject):
             if self.cursor is None
             else min(self.cursor, history.latest_iteration)
         )
-        return history.point(k)
+        return history, k
 
-    # -- internals ---------------------------------------------------------------------------------
     def _latest(self) -> int:
         return max((h.latest_iteration for h in self.histories.values()), default=0)
 

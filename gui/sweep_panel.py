@@ -24,23 +24,19 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
-    QFormLayout,
     QHBoxLayout,
     QLabel,
-    QProgressBar,
-    QPushButton,
-    QSizePolicy,
     QSpinBox,
-    QVBoxLayout,
     QWidget,
 )
 
 from engine.analysis import analyse_quadratic
 from engine.objective import Objective
-from engine.optimizers import OPTIMIZERS, optimizer_spec
+from engine.optimizers import OPTIMIZERS, OptimizerSpec, optimizer_spec
 from engine.sweeps import MAX_STEPS, LrSweep, log_spaced_lrs, lr_sweep, quadratic_hessian
 from gui import theme
 from gui.jobs import JobRunner
+from gui.panel_job import JobPanel
 from gui.racers import RacerConfig
 
 PLOT_BACKGROUND = "#1e1e24"  # as the canvas and the loss plot
@@ -56,7 +52,6 @@ CLIFF_COLOR = "#ff5a5f"
 ETA_OPT_COLOR = "#ffe66d"
 MIN_COUNT, MAX_COUNT, DEFAULT_COUNT = 200, 5000, 240
 DEFAULT_STEPS = 200
-PROGRESS_SCALE = 1000
 SUBSCRIPTS = "₁₂₃₄₅₆₇₈₉"
 
 
@@ -294,6 +289,25 @@ class SciSpinBox(QDoubleSpinBox):
         self.setValue(float(f"{self.value() * self.factor**steps:.3g}"))
 
 
+def int_spin(low: int, high: int, value: int, step: int, tip: str) -> QSpinBox:
+    """A whole-number spin box for the panels' forms."""
+    spin = QSpinBox()
+    spin.setRange(low, high)
+    spin.setValue(value)
+    spin.setSingleStep(step)
+    spin.setToolTip(tip)
+    return spin
+
+
+def steps_row(count: QSpinBox, steps: QSpinBox) -> QHBoxLayout:
+    """A form row "<count> steps <steps>": how many runs, how many updates each."""
+    row = QHBoxLayout()
+    row.addWidget(count, 1)
+    row.addWidget(QLabel("steps"))
+    row.addWidget(steps, 1)
+    return row
+
+
 class LabelledAxis(pg.AxisItem):
     """An axis that can replace the tick labels above ``cut`` by named rows (e.g. "diverged")."""
 
@@ -334,36 +348,28 @@ def _axis_font(plot: pg.PlotItem) -> None:
         axis.setPen(pg.mkPen("#8a8a96"))
 
 
-class LrSweepPanel(QWidget):
+class LrSweepPanel(JobPanel):
     """Dock panel "Learning-rate sweep". Call :meth:`set_context` whenever the scene, the start
-    or the racers change; results arrive from the shared JobRunner."""
+    or the racers change; results arrive from the shared JobRunner. The job in flight is
+    ``self.job``, keyed by the context (:meth:`_context_key`) it was started for."""
+
+    noun = "sweep"
+    result_type = SweepResult
 
     def __init__(self, runner: JobRunner, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.runner = runner
+        super().__init__(runner, parent)
         self.objective: Objective | None = None
         self.start: tuple[float, ...] | None = None
         self.racers: tuple[RacerConfig, ...] = ()
         self.result: SweepResult | None = None
-        self.job_id: int | None = None
-        self._job_key: object = None  # context the running job was started for
         self._result_key: object = None
         self._auto_range = True
         self._build()
-        runner.progress.connect(self._on_progress)
-        runner.finished.connect(self._on_finished)
-        runner.failed.connect(self._on_failed)
-        runner.cancelled.connect(self._on_cancelled)
         self._update_enabled()
 
     # -- layout ------------------------------------------------------------------------------------
     def _build(self) -> None:
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(6, 6, 6, 6)
-        layout.setSpacing(6)
-        form = QFormLayout()
-        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        form.setContentsMargins(0, 0, 0, 0)
+        layout, form = self._panel_layout()
         self.optimizer_box = QComboBox()
         self.optimizer_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.optimizer_box.setToolTip(
@@ -392,44 +398,22 @@ class LrSweepPanel(QWidget):
         range_row.addWidget(self.auto_box)
         form.addRow("η from", range_row)
 
-        self.count_spin = QSpinBox()
-        self.count_spin.setRange(MIN_COUNT, MAX_COUNT)
-        self.count_spin.setValue(DEFAULT_COUNT)
-        self.count_spin.setSingleStep(40)
-        self.count_spin.setToolTip("number of η values (one run each, all in one batch)")
-        self.steps_spin = QSpinBox()
-        self.steps_spin.setRange(1, MAX_STEPS)
-        self.steps_spin.setValue(DEFAULT_STEPS)
-        self.steps_spin.setSingleStep(50)
-        self.steps_spin.setToolTip("updates per run")
-        counts = QHBoxLayout()
-        counts.addWidget(self.count_spin, 1)
-        counts.addWidget(QLabel("steps"))
-        counts.addWidget(self.steps_spin, 1)
-        form.addRow("η count", counts)
+        self.count_spin = int_spin(
+            MIN_COUNT,
+            MAX_COUNT,
+            DEFAULT_COUNT,
+            40,
+            "number of η values (one run each, all in one batch)",
+        )
+        self.steps_spin = int_spin(1, MAX_STEPS, DEFAULT_STEPS, 50, "updates per run")
+        form.addRow("η count", steps_row(self.count_spin, self.steps_spin))
         layout.addLayout(form)
 
-        buttons = QHBoxLayout()
-        self.run_button = QPushButton("Run sweep")
+        buttons = self._job_controls("Run sweep")
         self.run_button.setDefault(True)
-        self.run_button.clicked.connect(self.run)
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.clicked.connect(self.cancel)
-        self.progress = QProgressBar()
-        self.progress.setRange(0, PROGRESS_SCALE)
-        self.progress.setValue(0)
-        self.progress.setTextVisible(False)
-        self.progress.setMaximumHeight(14)
-        buttons.addWidget(self.run_button)
-        buttons.addWidget(self.cancel_button)
-        buttons.addWidget(self.progress, 1)
         layout.addLayout(buttons)
 
-        self.status = QLabel("")
-        self.status.setWordWrap(True)
-        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Minimum)
-        layout.addWidget(self.status)
+        layout.addWidget(self._status_label())
 
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setBackground(PLOT_BACKGROUND)
@@ -525,9 +509,9 @@ class LrSweepPanel(QWidget):
             self._clear_plot()
             self.result = None
             self._result_key = None
-        dropped = self.job_id is not None and self._context_key() != self._job_key
+        dropped = self.job.running and self._context_key() != self.job.key
         if dropped:
-            self._drop_job()
+            self.job.drop()
         if self._auto_range:
             self._fit_range()
         self._update_enabled()
@@ -542,37 +526,18 @@ class LrSweepPanel(QWidget):
             )
 
     def _fill_optimizers(self) -> None:
-        current = self.optimizer_box.currentData()
-        box = self.optimizer_box
-        box.blockSignals(True)
-        box.clear()
-        for r in self.racers:
-            spec = optimizer_spec(r.optimizer)
-            if _sweepable(spec):
-                box.addItem(color_icon(r.color), r.title, f"racer:{r.racer_id}")
-        if box.count():
-            box.insertSeparator(box.count())
-        for spec in OPTIMIZERS.values():
-            if _sweepable(spec):
-                box.addItem(f"{spec.title} (defaults)", f"registry:{spec.name}")
-        index = box.findData(current) if current is not None else -1
-        box.setCurrentIndex(index if index >= 0 else 0)
-        box.blockSignals(False)
+        fill_optimizer_box(self.optimizer_box, self.racers, _sweepable)
 
     def selected(self) -> tuple[str, dict[str, Any], str, float] | None:
         """(optimizer, params without lr, label, the racer's lr) of the chosen entry."""
-        data = self.optimizer_box.currentData()
-        if data is None:
+        entry = chosen_entry(self.optimizer_box, self.racers)
+        if entry is None:
             return None
-        kind, key = str(data).split(":", 1)
-        if kind == "racer":
-            racer = next((r for r in self.racers if str(r.racer_id) == key), None)
-            if racer is None:
-                return None
-            params = racer.full_params()
+        if isinstance(entry, RacerConfig):
+            params = entry.full_params()
             lr = float(params.pop("lr"))
-            return racer.optimizer, params, racer.label or optimizer_spec(racer.optimizer).title, lr
-        spec = optimizer_spec(key)
+            return entry.optimizer, params, entry.label or optimizer_spec(entry.optimizer).title, lr
+        spec = entry
         params = spec.defaults()
         lr = float(params.pop("lr"))
         return spec.name, params, spec.title, lr
@@ -596,74 +561,22 @@ class LrSweepPanel(QWidget):
         except ValueError as exc:
             self._set_status(f"η range: {exc}", error=True)
             return None
-        if self.job_id is not None:
-            self._drop_job()
         name, params, label, _ = sel
         steps = self.steps_spin.value()
-        self._job_key = self._context_key()
-        self.job_id = self.runner.submit(
-            sweep_job(self.objective, name, params, self.start, lrs, steps, label)
+        return self._start(
+            sweep_job(self.objective, name, params, self.start, lrs, steps, label),
+            self._context_key(),
+            f"Sweeping {len(lrs)} learning rates × {steps} steps…",
         )
-        self.progress.setValue(0)
-        self._set_status(f"Sweeping {len(lrs)} learning rates × {steps} steps…")
-        self._update_enabled()
-        return self.job_id
 
-    @Slot()
-    def cancel(self) -> None:
-        """Stop the running sweep; whatever it would still report is ignored."""
-        if self.job_id is None:
-            return
-        self._drop_job()
-        self._set_status("Cancelled.")
-        self._update_enabled()
-
-    def _drop_job(self) -> None:
-        if self.job_id is not None:
-            self.runner.cancel(self.job_id)
-        self.job_id = None
-        self._job_key = None
-        self.progress.setValue(0)
-
-    # -- job signals (every panel sees every job: filter by id) ------------------------------------
-    @Slot(int, float)
-    def _on_progress(self, job_id: int, fraction: float) -> None:
-        if job_id == self.job_id:
-            self.progress.setValue(int(round(fraction * PROGRESS_SCALE)))
-
-    @Slot(int, object)
-    def _on_finished(self, job_id: int, result: object) -> None:
-        if job_id != self.job_id or not isinstance(result, SweepResult):
-            return
-        key = self._job_key
-        self.job_id = None
-        self._job_key = None
-        self.progress.setValue(0)
-        self._update_enabled()
+    # -- the sweep's end ---------------------------------------------------------------------------
+    def _show_result(self, result: SweepResult, key: object) -> None:
         if key != self._context_key():  # belt and braces: set_context drops such jobs
             return
         self.result = result
         self._result_key = key
         self._draw(result)
         self._set_status(result.message)
-
-    @Slot(int, str)
-    def _on_failed(self, job_id: int, message: str) -> None:
-        if job_id != self.job_id:
-            return
-        self.job_id = None
-        self.progress.setValue(0)
-        self._update_enabled()
-        self._set_status(f"The sweep failed: {message}", error=True)
-
-    @Slot(int)
-    def _on_cancelled(self, job_id: int) -> None:
-        if job_id != self.job_id:
-            return
-        self.job_id = None
-        self.progress.setValue(0)
-        self._update_enabled()
-        self._set_status("Cancelled.")
 
     # -- small slots -------------------------------------------------------------------------------
     @Slot(int)
@@ -696,12 +609,10 @@ class LrSweepPanel(QWidget):
             spin.setValue(value)
             spin.blockSignals(False)
 
-    def _update_enabled(self) -> None:
-        ready = (
+    def _ready(self) -> bool:
+        return (
             self.objective is not None and self.start is not None and self.optimizer_box.count() > 0
         )
-        self.run_button.setEnabled(ready)
-        self.cancel_button.setEnabled(self.job_id is not None)
 
     def _idle_text(self) -> str:
         if self.objective is None:
@@ -709,10 +620,6 @@ class LrSweepPanel(QWidget):
         if self.start is None:
             return "Click the surface to choose a start point, then run the sweep from it."
         return "One run per η from the current start — press Run sweep."
-
-    def _set_status(self, text: str, error: bool = False) -> None:
-        self.status.setText(text)
-        self.status.setStyleSheet(f"color: {theme.STATUS_COLORS['diverged']};" if error else "")
 
     # -- drawing -----------------------------------------------------------------------------------
     def _clear_plot(self) -> None:
@@ -851,8 +758,47 @@ def _key_html() -> str:
     return "&nbsp;&nbsp; ".join(items)
 
 
-def _sweepable(spec) -> bool:
+def _sweepable(spec: OptimizerSpec) -> bool:
     return spec.order == 1 and spec.batched and any(p.name == "lr" for p in spec.params)
+
+
+def fill_optimizer_box(
+    box: QComboBox,
+    racers: Sequence[RacerConfig],
+    accept: Callable[[OptimizerSpec], bool] | None = None,
+) -> None:
+    """Fill an optimizer choice without emitting signals: the racers (data ``racer:<id>``), a
+    separator, then every registry optimizer with its defaults (``registry:<name>``); only
+    optimizers ``accept`` takes, if given. The current entry stays chosen if it is still there,
+    else the first."""
+    current = box.currentData()
+    box.blockSignals(True)
+    box.clear()
+    for r in racers:
+        if accept is None or accept(optimizer_spec(r.optimizer)):
+            box.addItem(color_icon(r.color), r.title, f"racer:{r.racer_id}")
+    if box.count():
+        box.insertSeparator(box.count())
+    for spec in OPTIMIZERS.values():
+        if accept is None or accept(spec):
+            box.addItem(f"{spec.title} (defaults)", f"registry:{spec.name}")
+    index = box.findData(current) if current is not None else -1
+    box.setCurrentIndex(index if index >= 0 else 0)
+    box.blockSignals(False)
+
+
+def chosen_entry(
+    box: QComboBox, racers: Sequence[RacerConfig]
+) -> RacerConfig | OptimizerSpec | None:
+    """The racer or registry optimizer chosen in a box filled by :func:`fill_optimizer_box`
+    (None: no entry, or a racer that is gone)."""
+    data = box.currentData()
+    if data is None:
+        return None
+    kind, key = str(data).split(":", 1)
+    if kind == "racer":
+        return next((r for r in racers if str(r.racer_id) == key), None)
+    return optimizer_spec(key)
 
 
 def color_icon(color: str, size: int = 12) -> QIcon:
