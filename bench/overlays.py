@@ -1,19 +1,25 @@
 """Overlay cost benchmark: what the six teaching overlays add to one frame.
 
-8 racers (gd, newton, rprop, adam, momentum, bfgs, lbfgs, rmsprop) on the default 512² Himmelblau
-surface with 5,000-step histories from real engine runs (record_hessian=True). The frame timer is
-stopped; each sample is timed by hand:
+8 racers on the default 512² Himmelblau surface with 5,000-step histories from real engine runs
+(record_hessian=True): ``--racers mixed`` (default) is one of each kind (gd, newton, rprop, adam,
+momentum, bfgs, lbfgs, rmsprop: the second-order ones converge within a few steps), ``--racers
+running`` eight first-order racers with small steps that all keep moving (the worst case: every
+racer's overlays change every frame). The frame timer is stopped; each sample is timed by hand:
 
 * update: ``race._dirty = True; race.draw_frame()`` (emits frameDrawn: the overlays refresh),
 * paint:  ``canvas.viewport().repaint()``.
 
 Two modes: *static* redraws the same shown step every frame (a paused or finished race) and
-*advancing* appends one record per racer before every frame (a running race: every overlay has
-new records to show). Printed: min and median of the samples with no overlays, with all six, the
+*advancing* appends one record per racer (those whose run has not stopped) before every frame (a
+running race). Printed: min and median of the samples with no overlays, with all six, the
 overlays' share (all − none), and each overlay alone (alone − none). With all six on, the time
 spent inside each overlay's ``update`` and in the label layout is printed as well.
 
-    QT_QPA_PLATFORM=offscreen python bench/overlays.py [--samples 60] [--profile]
+Times are this thread's CPU time (what the frame costs, little disturbed by other jobs on a
+loaded machine) and wall time.
+
+    QT_QPA_PLATFORM=offscreen python bench/overlays.py [--samples 60] [--racers running]
+        [--mode static|advancing|both] [--profile] [--screenshot canvas.png]
 """
 
 from __future__ import annotations
@@ -31,19 +37,44 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 STEPS = 5000
-RACERS = [
-    ("gd", {"lr": 2e-4}, (-4.5, 4.2)),
-    ("newton", {}, (4.6, 4.4)),
-    ("rprop", {"step_max": 0.05}, (-4.4, -1.0)),
-    ("adam", {"lr": 0.002}, (0.2, -4.6)),
-    ("momentum", {"lr": 2e-5}, (4.5, -4.5)),
-    ("bfgs", {}, (-1.0, 4.8)),
-    ("lbfgs", {}, (1.0, 0.0)),
-    ("rmsprop", {"lr": 0.0005}, (-4.8, -4.8)),
+STARTS = [
+    (-4.5, 4.2),
+    (4.6, 4.4),
+    (-4.4, -1.0),
+    (0.2, -4.6),
+    (4.5, -4.5),
+    (-1.0, 4.8),
+    (1.0, 0.0),
+    (-4.8, -4.8),
 ]
+RACER_SETS = {
+    # one of each kind: Newton, BFGS and L-BFGS converge within a few steps, Rprop in 175
+    "mixed": [
+        ("gd", {"lr": 2e-4}),
+        ("newton", {}),
+        ("rprop", {"step_max": 0.05}),
+        ("adam", {"lr": 0.002}),
+        ("momentum", {"lr": 2e-5}),
+        ("bfgs", {}),
+        ("lbfgs", {}),
+        ("rmsprop", {"lr": 0.0005}),
+    ],
+    # eight first-order racers with small steps: all still moving after 5,000 steps, so every
+    # racer shows a new record every frame (the worst case for the overlays)
+    "running": [
+        ("gd", {"lr": 2e-5}),
+        ("momentum", {"lr": 2e-6}),
+        ("rprop", {"step_max": 0.0002}),
+        ("adam", {"lr": 2e-4}),
+        ("adagrad", {"lr": 0.005}),
+        ("rmsprop", {"lr": 5e-5}),
+        ("nesterov", {"lr": 2e-6}),
+        ("gd", {"lr": 1e-5}),
+    ],
+}
 
 
-def precompute(extra: int):
+def precompute(extra: int, racers: list):
     """Real engine records: up to STEPS + extra steps per racer (runs may stop earlier)."""
     from engine.objectives import get_objective
     from engine.optimizers import make_optimizer
@@ -51,7 +82,7 @@ def precompute(extra: int):
 
     objective = get_objective("himmelblau")
     runs = []
-    for name, params, start in RACERS:
+    for (name, params), start in zip(racers, STARTS, strict=True):
         run = Run(
             objective,
             make_optimizer(name, **params),
@@ -64,7 +95,7 @@ def precompute(extra: int):
 
 
 class Bench:
-    def __init__(self, samples: int) -> None:
+    def __init__(self, samples: int, racers: str = "mixed") -> None:
         from PySide6.QtWidgets import QApplication
 
         from gui.main_window import MainWindow
@@ -73,14 +104,13 @@ class Bench:
 
         self.samples = samples
         self.app = QApplication.instance() or QApplication([])
-        self.objective, self.runs = precompute(extra=4 * samples + 40)
+        chosen = RACER_SETS[racers]
+        self.objective, self.runs = precompute(4 * samples + 40, chosen)
         win = self.win = MainWindow()
         win.resize(1400, 860)
         win.show()
         self._settle(lambda: win.canvas.surface is not None)
-        self.racers = [
-            make_racer(n, color_for(n, i), **p) for i, (n, p, _) in enumerate(RACERS)
-        ]
+        self.racers = [make_racer(n, color_for(n, i), **p) for i, (n, p) in enumerate(chosen)]
         win.racers_panel.set_racers(self.racers)
         self._settle(lambda: True)
         win.race.pause()
@@ -205,14 +235,15 @@ def inside_costs(bench: Bench, advancing: bool) -> dict[str, float]:
     return {k: 1000.0 * float(np.median(v)) for k, v in spent.items()}
 
 
-def run(samples: int, modes: list[str]) -> None:
+def run(samples: int, modes: list[str], racers: str) -> None:
     from engine.scenario import OVERLAYS
 
-    bench = Bench(samples)
+    bench = Bench(samples, racers)
     trails = [min(STEPS + 1, len(r)) for r in bench.runs]
     print(
-        f"DescentLab overlay benchmark: 8 racers, trails {'/'.join(map(str, trails))} points, "
-        f"512² himmelblau, {samples} samples, ms ({os.cpu_count()} cores, offscreen)"
+        f"DescentLab overlay benchmark: 8 racers ({racers}), trails "
+        f"{'/'.join(map(str, trails))} points, 512² himmelblau, {samples} samples, ms "
+        f"({os.cpu_count()} cores, offscreen)"
     )
     for mode in modes:
         advancing = mode == "advancing"
@@ -240,13 +271,13 @@ def run(samples: int, modes: list[str]) -> None:
     bench.win.close()
 
 
-def profile(samples: int, advancing: bool) -> None:
+def profile(samples: int, advancing: bool, racers: str) -> None:
     import cProfile
     import pstats
 
     from engine.scenario import OVERLAYS
 
-    bench = Bench(samples)
+    bench = Bench(samples, racers)
     bench.reset_histories()
     bench.enable(OVERLAYS)
     for _ in range(8):
@@ -261,11 +292,11 @@ def profile(samples: int, advancing: bool) -> None:
     bench.win.close()
 
 
-def screenshot(path: str) -> None:
+def screenshot(path: str, racers: str) -> None:
     """The canvas with all six overlays on (to compare before / after a change by eye)."""
     from engine.scenario import OVERLAYS
 
-    bench = Bench(8)
+    bench = Bench(8, racers)
     bench.reset_histories()
     bench.enable(OVERLAYS)
     bench.frame(False)
@@ -278,17 +309,24 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--samples", type=int, default=60)
     parser.add_argument("--mode", choices=["static", "advancing", "both"], default="both")
+    parser.add_argument(
+        "--racers",
+        choices=sorted(RACER_SETS),
+        default="mixed",
+        help="mixed: one of each kind (default); running: eight first-order racers that all "
+        "keep moving",
+    )
     parser.add_argument("--profile", action="store_true", help="cProfile all six instead")
     parser.add_argument("--screenshot", metavar="PNG", help="save the canvas, all six on")
     args = parser.parse_args(argv)
     if args.screenshot:
-        screenshot(args.screenshot)
+        screenshot(args.screenshot, args.racers)
         return 0
     modes = ["static", "advancing"] if args.mode == "both" else [args.mode]
     if args.profile:
-        profile(args.samples, modes[-1] == "advancing")
+        profile(args.samples, modes[-1] == "advancing", args.racers)
     else:
-        run(args.samples, modes)
+        run(args.samples, modes, args.racers)
     return 0
 
 

@@ -6,7 +6,8 @@ The arrow shows the direction only (its length is a fixed fraction of the plot, 
 
 from __future__ import annotations
 
-import numpy as np
+import math
+
 from PySide6.QtCore import Qt
 
 from gui.overlays import style
@@ -40,7 +41,7 @@ class GradientOverlay(Overlay):
             return False
         grp = self.group(racer.racer_id, lambda g_: self._build(g_, racer.color))
         tail = racer.head_xy
-        direction = -u if frame.dim == 2 else np.array([-u[0], 0.0])
+        direction = (-u[0], -u[1]) if frame.dim == 2 else (-u[0], 0.0)
         length_px = ARROW_FRACTION * frame.short_side_px
         vec = frame.along(direction, length_px)
         if vec is None:
@@ -80,12 +81,11 @@ class GradientOverlay(Overlay):
         if seg is None:
             grp.tangent.hide()
             return
-        (x0, y0), (x1, y1) = seg
-        grp.tangent.setData([x0, x1], [y0, y1])
+        grp.tangent.set_segment(*seg)
         grp.blockers = [seg]
         grp.tangent.show()
 
 
 def _nudge(d_px: tuple[float, float], pixels: float) -> tuple[float, float]:
-    n = float(np.hypot(*d_px)) or 1.0
+    n = math.hypot(*d_px) or 1.0
     return (pixels * d_px[0] / n, pixels * d_px[1] / n)

@@ -6,10 +6,14 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pyqtgraph as pg
 
 from engine.linalg2 import sym_eig
+from gui import theme
 from gui.overlays import style
 from gui.overlays.base import (
+    Box,
+    Curve,
     Frame,
     Group,
     Overlay,
@@ -59,29 +63,65 @@ class HessianOverlay(Overlay):
     name = "hessian"
     title = "Hessian eigen-directions"
 
-    def update(self, frame: Frame) -> None:
-        self._drawn_px: list[tuple[float, float]] = []
-        self._drawn_eig: list[np.ndarray] = []
-        super().update(frame)
+    def __init__(self, plot: pg.PlotItem, sizes: theme.Sizes = theme.NORMAL) -> None:
+        super().__init__(plot, sizes)
+        self._eig: dict[int, tuple] = {}  # racer -> (record, its eigen-decomposition)
 
-    def draw_racer(self, frame: Frame, racer: RacerFrame) -> bool:
-        # one cross per neighbourhood (two crosses on top of each other cannot be read) and one
-        # per distinct Hessian (on a quadratic it is the same everywhere: drawn once)
-        here = (racer.head_xy[0] / frame.pixel[0], racer.head_xy[1] / frame.pixel[1])
+    def draw(self, frame: Frame) -> list:
+        """One cross per neighbourhood (two crosses on top of each other cannot be read) and per
+        distinct Hessian (on a quadratic it is the same everywhere: drawn once), so which racers
+        get one depends on all of them; a chosen racer's cross is drawn again only when its
+        record, the view or the sizes changed."""
+        key = (frame.geometry, tuple(r.memo() for r in frame.racers))
+        before = self._memo.get("frame")
+        if before is not None and before[0] == key and all(k in self.groups for k in before[1]):
+            return before[1]
         near = 2.2 * AXIS_FRACTION * frame.short_side_px
-        if racer.duplicate or any(
-            math.hypot(here[0] - a, here[1] - b) < near for a, b in self._drawn_px
-        ):
-            return False
-        eig = _eigen(racer)
+        drawn_px: list[tuple[float, float]] = []
+        drawn_eig: list[list[float]] = []
+        eigs = {}
+        drawn = []
+        for racer in frame.racers:
+            here = (racer.head_xy[0] / frame.pixel[0], racer.head_xy[1] / frame.pixel[1])
+            if racer.duplicate or any(
+                math.hypot(here[0] - a, here[1] - b) < near for a, b in drawn_px
+            ):
+                continue
+            found = self._eig.get(racer.racer_id)
+            if found is None or found[0] is not racer.record:
+                eig = _eigen(racer)
+                found = (racer.record, eig, None if eig is None else _flat(eig))
+            eigs[racer.racer_id] = found
+            eig, both = found[1], found[2]
+            if eig is None or any(_close(both, other) for other in drawn_eig):
+                continue
+            drawn_px.append(here)
+            drawn_eig.append(both)
+            mine = (frame.geometry, racer.memo())
+            grp = self.groups.get(racer.racer_id)
+            if grp is None or grp.memo[0] != mine:
+                self.draw_racer(frame, racer, eig)
+                grp = self.groups[racer.racer_id]
+                # the objects compared by identity are kept alive with the key
+                grp.memo = (mine, racer.record, racer.config, racer.history)
+            drawn.append(racer.racer_id)
+        self._eig = eigs
+        keep = [(r.record, r.config, r.history) for r in frame.racers]
+        self._memo = {"frame": (key, drawn, keep, frame.objective)}
+        return drawn
+
+    def clear(self) -> None:
+        super().clear()
+        self._eig = {}
+
+    def draw_racer(
+        self, frame: Frame, racer: RacerFrame, eig: tuple[np.ndarray, np.ndarray] | None = None
+    ) -> bool:
+        """The cross (2-D) or the curvature text (1-D) of one racer chosen by ``draw``."""
+        eig = _eigen(racer) if eig is None else eig
         if eig is None:
             return False
         lam, vecs = eig
-        both = np.concatenate([lam, vecs.ravel()])
-        if any(np.allclose(both, other, rtol=1e-9, atol=0.0) for other in self._drawn_eig):
-            return False
-        self._drawn_px.append(here)
-        self._drawn_eig.append(both)
         constant = frame.objective is not None and frame.objective.name in CONSTANT_HESSIAN
         grp = self.group(racer.racer_id, lambda g: self._build(g, frame.dim))
         head = racer.head_xy
@@ -122,17 +162,7 @@ class HessianOverlay(Overlay):
             )
             a = (head[0] - vec[0], head[1] - vec[1])
             b = (head[0] + vec[0], head[1] + vec[1])
-            set_polyline(
-                seg,
-                polyline(
-                    [
-                        ((a[0], b[0]), (a[1], b[1])),
-                        ((a[0] - cap[0], a[0] + cap[0]), (a[1] - cap[1], a[1] + cap[1])),
-                        ((b[0] - cap[0], b[0] + cap[0]), (b[1] - cap[1], b[1] + cap[1])),
-                    ],
-                    frame.far_box(),
-                ),
-            )
+            _axis(seg, a, b, cap, frame.far_box())
             grp.segments[i] = (a, b)
             grp.blockers.append((a, b))
             # the value sits past the end of its segment that points more to the right / up
@@ -164,6 +194,38 @@ class HessianOverlay(Overlay):
                 grp.axes.append(grp.make_curve(style.Z_CURVATURE))
                 grp.values.append(grp.make_label(self.sizes, priority=4))
         grp.words = ""
+        grp.memo = ((), None)
+
+
+def _flat(eig: tuple[np.ndarray, np.ndarray]) -> list[float]:
+    lam, vecs = eig
+    return [*lam.tolist(), *vecs.ravel().tolist()]
+
+
+def _close(a: list[float], b: list[float]) -> bool:
+    """np.allclose(a, b, rtol=1e-9, atol=0) for short lists of floats."""
+    return len(a) == len(b) and all(abs(x - y) <= 1e-9 * abs(y) for x, y in zip(a, b, strict=True))
+
+
+def _axis(
+    seg: Curve,
+    a: tuple[float, float],
+    b: tuple[float, float],
+    cap: tuple[float, float],
+    box: Box,
+) -> None:
+    """An eigen-axis a–b with a short cap across each end, clipped to ``box``."""
+    xs = (a[0], b[0], a[0] - cap[0], a[0] + cap[0], b[0] - cap[0], b[0] + cap[0])
+    ys = (a[1], b[1], a[1] - cap[1], a[1] + cap[1], b[1] - cap[1], b[1] + cap[1])
+    x0, x1, y0, y1 = box
+    if all(x0 <= x <= x1 for x in xs) and all(y0 <= y <= y1 for y in ys):  # the usual case
+        seg.setData(np.array(xs), np.array(ys), connect=_AXIS_CONNECT)
+        seg.show()
+        return
+    set_polyline(seg, polyline([(xs[0:2], ys[0:2]), (xs[2:4], ys[2:4]), (xs[4:6], ys[4:6])], box))
+
+
+_AXIS_CONNECT = np.array([1, 0, 1, 0, 1, 0], bool)
 
 
 def _eigen(racer: RacerFrame) -> tuple[np.ndarray, np.ndarray] | None:

@@ -16,10 +16,11 @@ from PySide6.QtCore import QObject, Signal, Slot
 from gui import theme
 from gui.overlays.base import (
     LABEL_WEIGHT,
+    NO_OBSTACLES,
     Frame,
+    Obstacles,
     Overlay,
     RacerFrame,
-    Rect,
     finite,
     layout_labels,
 )
@@ -58,6 +59,7 @@ class OverlayManager(QObject):
             name: cls(canvas.plot, self.sizes) for name, cls in OVERLAY_CLASSES.items()
         }
         self._enabled: dict[str, bool] = dict.fromkeys(self.overlays, False)
+        self._layout_key: tuple = ()
         controller.frameDrawn.connect(self.refresh)
         canvas.plot.getViewBox().sigRangeChanged.connect(self._view_changed)
         canvas.plot.getViewBox().sigResized.connect(self._view_changed)
@@ -88,6 +90,7 @@ class OverlayManager(QObject):
         for overlay in self.overlays.values():
             overlay.clear()
             overlay.sizes = sizes
+        self._layout_key = ()
         self.refresh()
 
     def clear(self) -> None:
@@ -113,10 +116,23 @@ class OverlayManager(QObject):
             return
         for overlay in active:
             overlay.update(frame)
-        obstacles = [rect for overlay in active for rect in overlay.obstacles(frame)]
-        obstacles += head_obstacles(frame)
+        parts = [overlay.obstacle_arrays(frame) for overlay in active]
+        parts.append(head_obstacles(frame))
+        rects = np.concatenate([r for r, _ in parts])
+        weights = np.concatenate([w for _, w in parts])
         labels = [label for overlay in active for label in overlay.labels()]
-        layout_labels(labels, frame, obstacles)
+        # the layout is a function of these: when none changed, the labels are where they were
+        key = (
+            frame.geometry,
+            rects.tobytes(),
+            weights.tobytes(),
+            tuple(label.layout_key() for label in labels),
+        )
+        if key != self._layout_key:
+            layout_labels(labels, frame, (rects, weights))
+            self._layout_key = key
+        for label in labels:
+            label.settle()
 
     def _view_changed(self, *_: object) -> None:
         if self.enabled():
@@ -143,14 +159,13 @@ class OverlayManager(QObject):
             record = ctl.shown_record(rid)
             if record is None:
                 continue
-            head = np.asarray(record.x[0], float)
-            if objective.dim == 1:
-                head_xy = (float(head[0]), float(record.f[0]))
-            else:
-                head_xy = (float(head[0]), float(head[1]))
-            if not finite(head, head_xy):
+            head = record.x[0]
+            x = float(head[0])
+            y = float(record.f[0]) if objective.dim == 1 else float(head[1])
+            if not (math.isfinite(x) and math.isfinite(y)) or not finite(head):
                 continue
-            here = (head_xy[0] / px, head_xy[1] / py)
+            head_xy = (x, y)
+            here = (x / px, y / py)
             duplicate = any(
                 math.hypot(here[0] - a, here[1] - b) < DUPLICATE_PX for a, b in heads_px
             )
@@ -162,7 +177,7 @@ class OverlayManager(QObject):
                     record=record,
                     history=history,
                     k=int(record.iteration),
-                    head=head,
+                    head=np.asarray(head, float),
                     head_xy=head_xy,
                     duplicate=duplicate,
                 )
@@ -178,13 +193,14 @@ class OverlayManager(QObject):
         )
 
 
-def head_obstacles(frame: Frame) -> list[tuple[Rect, float]]:
+def head_obstacles(frame: Frame) -> Obstacles:
     """The racers' head markers: labels must not hide where the racers are."""
+    if not frame.racers:
+        return NO_OBSTACLES
     x0, _, _, y1 = frame.view
     half = 0.5 * frame.sizes.head_size + 3.0
-    out = []
-    for racer in frame.racers:
-        cx = (racer.head_xy[0] - x0) / frame.pixel[0]
-        cy = (y1 - racer.head_xy[1]) / frame.pixel[1]
-        out.append(((cx - half, cy - half, cx + half, cy + half), LABEL_WEIGHT))
-    return out
+    xy = np.array([r.head_xy for r in frame.racers], float)
+    cx = (xy[:, 0] - x0) / frame.pixel[0]
+    cy = (y1 - xy[:, 1]) / frame.pixel[1]
+    rects = np.stack([cx - half, cy - half, cx + half, cy + half], axis=1)
+    return rects, np.full(len(rects), LABEL_WEIGHT)

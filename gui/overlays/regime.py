@@ -11,16 +11,29 @@ from __future__ import annotations
 
 import html
 import math
+import re
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF
+from PySide6.QtGui import QFont, QFontMetricsF
 
 from engine.analysis import REGIME_TEXT, analyse_quadratic
 from engine.optimizers import optimizer_spec
 from gui import theme
 from gui.overlays import style
-from gui.overlays.base import LABEL_WEIGHT, Frame, Overlay, RacerFrame, Rect, finite, fmt, sub
+from gui.overlays.base import (
+    LABEL_WEIGHT,
+    NO_OBSTACLES,
+    Frame,
+    LabelBox,
+    Obstacles,
+    Overlay,
+    RacerFrame,
+    finite,
+    fmt,
+    sub,
+)
 
 QUADRATICS = ("quadratic_1d", "quadratic_2d")
 # racers whose update is w ← w − η·(gradient-like direction); the thresholds are plain GD's
@@ -38,13 +51,20 @@ class RegimeOverlay(Overlay):
 
     def __init__(self, plot: pg.PlotItem, sizes: theme.Sizes = theme.NORMAL) -> None:
         super().__init__(plot, sizes)
-        self.box: pg.TextItem | None = None
+        self.box: LabelBox | None = None
         self._html = ""
         self._dim = 2
         self._heads_px: list[tuple[float, float]] = []
         self._trail_px = np.empty((0, 2))
+        self._trails: dict[int, tuple[tuple, np.ndarray]] = {}  # racer -> (key, trail sample)
         self._sizes: dict[float, tuple[float, float]] = {}  # text width -> box size, this page
         self._text_width = -1.0
+        self._body: tuple[tuple, str, list] | None = None  # (key, html body, objects in the key)
+        self._placed: tuple | None = None  # what the box's corner was chosen from
+        self._rows: dict[int, tuple] = {}  # racer -> (key, its row in the local table, refs)
+        self._shape = ""  # the page with its digits blanked out (see _size)
+        self._shape_sizes: dict[tuple[str, float], tuple[float, float]] = {}
+        self._digits_alike: dict[int, bool] = {}  # font points -> digits all of one width
         self.corner = ""
         plot.getViewBox().sigResized.connect(self._resized)
 
@@ -57,8 +77,19 @@ class RegimeOverlay(Overlay):
             ((r.head_xy[0] - x0) / frame.pixel[0], (y1 - r.head_xy[1]) / frame.pixel[1])
             for r in frame.racers
         ]
-        self._trail_px = _trail_pixels(frame)
-        body = self.compose(frame)
+        self._trail_px = self._trail_pixels(frame)
+        # the text depends on the racers' records and settings only
+        key = (
+            id(frame.objective),
+            frame.dim,
+            tuple((id(r.record), id(r.config)) for r in frame.racers),
+        )
+        if self._body is not None and self._body[0] == key:
+            body = self._body[1]
+        else:
+            body = self.compose(frame)
+            keep = [frame.objective, *((r.record, r.config) for r in frame.racers)]
+            self._body = (key, body, keep)
         if not body:
             self.clear()
             return
@@ -67,19 +98,59 @@ class RegimeOverlay(Overlay):
             f'color:{style.LABEL_TEXT}">{body}</div>'
         )
         if self.box is None:
-            self.box = pg.TextItem(
-                anchor=(1.0, 0.0),
-                fill=pg.mkBrush(style.LABEL_FILL),
-                border=pg.mkPen(style.LABEL_BORDER),
-            )
+            self.box = LabelBox(pg.mkBrush(style.LABEL_FILL), pg.mkPen(style.LABEL_BORDER))
             self.box.setZValue(style.Z_LABEL + 5)
             self.box.setParentItem(self.plot.getViewBox())
         if page != self._html:
-            self.box.setHtml(page)
+            text = self.box.textItem
+            if self._text_width != -1.0:
+                # the new text is laid out unwrapped first (its natural width is always
+                # needed): set the width while the document is empty, where that costs nothing
+                text.setPlainText("")
+                text.setTextWidth(-1.0)
+                self._text_width = -1.0
+            text.setHtml(page)
+            self.box.fit()
+            self.box.set_cached(False)  # changing: painted directly while it keeps changing
             self._html = page
             self._sizes = {}
-        self.box.show()
+            self._placed = None
+            self._shape = self._shape_of(page, frame.sizes)
+            # laid out unwrapped just now: a page of the same shape measured otherwise means
+            # the digits are not all alike after all (then sizes are measured page by page)
+            size = text.boundingRect()
+            natural = (size.width(), size.height())
+            if self._shape_sizes.get((self._shape, -1.0), natural) != natural:
+                self._digits_alike = {key: False for key in self._digits_alike}
+                self._shape_sizes = {}
+                self._shape = page
+            self._sizes[-1.0] = natural
+        else:
+            self.box.set_cached(True)
+        if not self.box.isVisible():
+            self.box.show()
         self.reposition()
+
+    def _trail_pixels(self, frame: Frame) -> np.ndarray:
+        """A sample of every shown trail in plot pixels (n, 2); a racer's sample is computed
+        again only when its shown iteration, its history or the view changed."""
+        trails = {}
+        for racer in frame.racers:
+            key = (
+                id(racer.history),
+                racer.history.epoch,
+                racer.k,
+                frame.view,
+                frame.pixel,
+                frame.dim,
+            )
+            found = self._trails.get(racer.racer_id)
+            if found is None or found[0] != key or found[2] is not racer.history:
+                found = (key, _trail_pixels(frame, racer), racer.history)
+            trails[racer.racer_id] = found
+        self._trails = trails
+        parts = [t[1] for t in trails.values()]
+        return np.concatenate(parts) if parts else np.empty((0, 2))
 
     def clear(self) -> None:
         if self.box is not None:
@@ -91,6 +162,10 @@ class RegimeOverlay(Overlay):
         self._html = ""
         self._sizes = {}
         self._text_width = -1.0
+        self._body = None
+        self._placed = None
+        self._trails = {}
+        self._rows = {}
 
     def items(self) -> list:
         return [self.box] if self.box is not None else []
@@ -101,11 +176,14 @@ class RegimeOverlay(Overlay):
             return ""
         return self.box.textItem.toPlainText()
 
-    def obstacles(self, frame: Frame) -> list[tuple[Rect, float]]:
+    def obstacle_arrays(self, frame: Frame) -> Obstacles:
         rect = self._rect()
         if rect is None:
-            return []
-        return [((rect.left(), rect.top(), rect.right(), rect.bottom()), LABEL_WEIGHT)]
+            return NO_OBSTACLES
+        return (
+            np.array([[rect.left(), rect.top(), rect.right(), rect.bottom()]]),
+            np.array([LABEL_WEIGHT]),
+        )
 
     def _rect(self) -> QRectF | None:
         """The box in plot pixels (the ViewBox's own coordinates)."""
@@ -119,14 +197,33 @@ class RegimeOverlay(Overlay):
         )
 
     def _size(self, width: float) -> tuple[float, float]:
-        """The box's size with the text wrapped at ``width`` (−1: unwrapped), cached per page."""
+        """The box's size with the text wrapped at ``width`` (−1: unwrapped), cached per page
+        and per page shape (the page with its digits blanked out: digits of one width, as in
+        most fonts, give pages of one shape the same layout, so a running race whose numbers
+        change every frame does not lay its text out at every width every frame)."""
         found = self._sizes.get(width)
         if found is None:
-            self.box.setTextWidth(width)
-            self._text_width = width
+            found = self._shape_sizes.get((self._shape, width))
+        if found is None:
+            if width != self._text_width:  # (setting even the same width lays the text out)
+                self.box.textItem.setTextWidth(width)
+                self._text_width = width
             rect = self.box.textItem.boundingRect()
-            found = self._sizes[width] = (rect.width(), rect.height())
+            found = (rect.width(), rect.height())
+        self._sizes[width] = found
+        if len(self._shape_sizes) > 256:
+            self._shape_sizes = {}
+        self._shape_sizes[(self._shape, width)] = found
         return found
+
+    def _shape_of(self, page: str, sizes: theme.Sizes) -> str:
+        """``page`` with its digits replaced by 0 when all digits (and digit pairs) have one
+        width in the box's fonts, else ``page`` itself."""
+        pt = style.box_font_pt(sizes)
+        alike = self._digits_alike.get(pt)
+        if alike is None:
+            alike = self._digits_alike[pt] = _digits_alike(self.box.textItem.font(), pt)
+        return _DIGIT.sub("0", page) if alike else page
 
     def _resized(self, *_: object) -> None:
         self.reposition()
@@ -144,15 +241,41 @@ class RegimeOverlay(Overlay):
         legend_rect = None
         if legend is not None and legend.isVisible() and legend.parentItem() is view:
             legend_rect = legend.mapRectToParent(legend.boundingRect())
+        placed = (
+            self._html,
+            self._dim,
+            rect.getRect(),
+            None if legend_rect is None else legend_rect.getRect(),
+            tuple(self._heads_px),
+            tuple((rid, t[0]) for rid, t in self._trails.items()),
+        )
+        if placed == self._placed:  # nothing the choice depends on changed
+            return
         natural = self._size(-1.0)[0]
         full = rect.width() - 2 * m
         beside_legend = full if legend_rect is None else rect.right() - m - legend_rect.right() - m
         order = ["bottom-right", "bottom-left", "top-right"] if self._dim == 1 else None
         order = order or ["top-right", "bottom-right", "bottom-left"]
-        best = None
-        for rank, name in enumerate(order):
+        widths = []
+        for name in order:
             limit = beside_legend if name == "top-right" else full
-            width = -1.0 if natural <= limit else max(limit, 0.55 * natural, 160.0)
+            widths.append(-1.0 if natural <= limit else max(limit, 0.55 * natural, 160.0))
+        best = None
+        # corners where the text fits unwrapped first: when one of them covers neither the
+        # legend nor a head, no wrapped corner can win and its size need not be worked out
+        natural_h = self._size(-1.0)[1]
+        for rank in sorted(range(len(order)), key=lambda i: widths[i] > 0):
+            name, width = order[rank], widths[rank]
+            if width > 0 and best is not None:
+                # text wrapped at ``width`` is at least that wide and as tall as unwrapped: if
+                # that smaller box already loses, the corner does (its size is not worked out)
+                left = rect.left() + m if name.endswith("left") else rect.right() - m - width
+                top = rect.top() + m if name.startswith("top") else rect.bottom() - m - natural_h
+                inner = QRectF(left, top, width, natural_h)
+                covers_legend = int(legend_rect is not None and inner.intersects(legend_rect))
+                heads = sum(1 for p in self._heads_px if inner.contains(*p))
+                if (covers_legend, heads, 1, 0, rank) > best[0]:
+                    continue
             w, h = self._size(width)
             left = rect.left() + m if name.endswith("left") else rect.right() - m - w
             top = rect.top() + m if name.startswith("top") else rect.bottom() - m - h
@@ -165,11 +288,14 @@ class RegimeOverlay(Overlay):
                 best = (cost, name, width, left, top)
         _, name, width, left, top = best
         if width != self._text_width:
-            self.box.setTextWidth(width)
+            self.box.textItem.setTextWidth(width)
             self._text_width = width
-        self.box.setAnchor((0.0, 0.0))
-        self.box.setPos(left, top)
+        if self.box.rect().size() != self.box.textItem.boundingRect().size():
+            self.box.fit()
+        if (self.box.pos().x(), self.box.pos().y()) != (left, top):
+            self.box.setPos(left, top)
         self.corner = name
+        self._placed = placed
 
     # -- text -------------------------------------------------------------------------------------
     def compose(self, frame: Frame) -> str:
@@ -255,40 +381,24 @@ class RegimeOverlay(Overlay):
         rows = [f"<b>Curvature at the heads</b> ({head}; E is not quadratic)"]
         cells: list[list[str]] = []
         seen: dict[bytes, int] = {}
+        rows_cache = {}
         for racer in frame.racers:
-            hess = racer.record.hess
-            if hess is None or not finite(hess[0]):
+            # a racer's row is worked out again only when its record or settings changed
+            key = (id(racer.record), id(racer.config), frame.dim)
+            found = self._rows.get(racer.racer_id)
+            if found is None or found[0] != key:
+                found = (key, _local_row(frame.dim, racer), racer.record, racer.config)
+            rows_cache[racer.racer_id] = found
+            row = found[1]
+            if row is None:
                 continue
-            key = np.asarray(racer.head, float).tobytes()
-            if key in seen:  # same point as an earlier racer: add its colour to that row
-                cells[seen[key]][0] += _swatch(racer.color)
+            point, text, detail = row
+            if point in seen:  # same point as an earlier racer: add its colour to that row
+                cells[seen[point]][0] += _swatch(racer.color)
                 continue
-            an = analyse_quadratic(hess[0], 1.0)
-            if frame.dim == 1:
-                direction = an.directions[0]
-                lam = direction.eigenvalue
-                text = f"E″ = {fmt(lam)}"
-                if lam > 0:
-                    detail = (
-                        f"local η<sub>opt</sub> = 1/E″ = {fmt(direction.eta_opt)}, "
-                        f"2η<sub>opt</sub> = {fmt(direction.eta_limit)}"
-                    )
-                    lr, lr_name = _learning_rate(racer)
-                    if lr is not None and racer.config.optimizer in GD_LIKE:
-                        detail += f";  {lr_name} = {fmt(lr / direction.eta_opt)}·η<sub>opt</sub>"
-                else:
-                    detail = "E″ ≤ 0: curving down, no local η<sub>opt</sub>"
-            else:
-                lams = ", ".join(fmt(v.eigenvalue) for v in an.directions)
-                text = f"λ = {lams}"
-                kappa = an.condition_number
-                detail = (
-                    f"κ(H) = λ<sub>max</sub>/λ<sub>min</sub> = <b>{fmt(kappa)}</b>"
-                    if math.isfinite(kappa)
-                    else "not positive definite: κ undefined"
-                )
-            seen[key] = len(cells)
+            seen[point] = len(cells)
             cells.append([_swatch(racer.color), text, detail])
+        self._rows = rows_cache
         if not cells:
             return ""
         rows.append(_table([_row(*c) for c in cells]))
@@ -297,22 +407,73 @@ class RegimeOverlay(Overlay):
         return _join(rows)
 
 
+def _local_row(dim: int, racer: RacerFrame) -> tuple[bytes, str, str] | None:
+    """(the head as bytes, curvature text, detail) of one racer's row in the local table."""
+    hess = racer.record.hess
+    if hess is None or not finite(hess[0]):
+        return None
+    point = np.asarray(racer.head, float).tobytes()
+    an = analyse_quadratic(hess[0], 1.0)
+    if dim == 1:
+        direction = an.directions[0]
+        lam = direction.eigenvalue
+        text = f"E″ = {fmt(lam)}"
+        if lam > 0:
+            detail = (
+                f"local η<sub>opt</sub> = 1/E″ = {fmt(direction.eta_opt)}, "
+                f"2η<sub>opt</sub> = {fmt(direction.eta_limit)}"
+            )
+            lr, lr_name = _learning_rate(racer)
+            if lr is not None and racer.config.optimizer in GD_LIKE:
+                detail += f";  {lr_name} = {fmt(lr / direction.eta_opt)}·η<sub>opt</sub>"
+        else:
+            detail = "E″ ≤ 0: curving down, no local η<sub>opt</sub>"
+    else:
+        lams = ", ".join(fmt(v.eigenvalue) for v in an.directions)
+        text = f"λ = {lams}"
+        kappa = an.condition_number
+        detail = (
+            f"κ(H) = λ<sub>max</sub>/λ<sub>min</sub> = <b>{fmt(kappa)}</b>"
+            if math.isfinite(kappa)
+            else "not positive definite: κ undefined"
+        )
+    return point, text, detail
+
+
 # -- placement helpers ----------------------------------------------------------------------------
+_DIGIT = re.compile("[0-9]")
+
+
+def _digits_alike(font: QFont, points: int) -> bool:
+    """Whether every digit and every pair of digits is equally wide in ``font`` at ``points``,
+    regular and bold (so that changing digits never changes a text's layout)."""
+    for bold in (False, True):
+        f = QFont(font)
+        f.setPointSize(points)
+        f.setBold(bold)
+        metrics = QFontMetricsF(f)
+        one = metrics.horizontalAdvance("0")
+        if any(metrics.horizontalAdvance(d) != one for d in "123456789"):
+            return False
+        if any(
+            metrics.horizontalAdvance(a + b) != 2 * one for a in "0123456789" for b in "0123456789"
+        ):
+            return False
+    return True
+
+
 TRAIL_SAMPLES = 400  # trail points per racer considered when choosing the box's corner
 
 
-def _trail_pixels(frame: Frame) -> np.ndarray:
-    """A sample of every shown trail, in plot pixels (n, 2)."""
+def _trail_pixels(frame: Frame, racer: RacerFrame) -> np.ndarray:
+    """A sample of a racer's shown trail, in plot pixels (n, 2)."""
     x0, _, _, y1 = frame.view
-    parts = []
-    for racer in frame.racers:
-        pts = racer.history.positions(racer.k)
-        step = max(1, len(pts) // TRAIL_SAMPLES)
-        pts = pts[::step]
-        ys = racer.history.losses(racer.k)[::step] if frame.dim == 1 else pts[:, 1]
-        xy = np.stack([(pts[:, 0] - x0) / frame.pixel[0], (y1 - ys) / frame.pixel[1]], axis=1)
-        parts.append(xy[np.all(np.isfinite(xy), axis=1)])
-    return np.concatenate(parts) if parts else np.empty((0, 2))
+    pts = racer.history.positions(racer.k)
+    step = max(1, len(pts) // TRAIL_SAMPLES)
+    pts = pts[::step]
+    ys = racer.history.losses(racer.k)[::step] if frame.dim == 1 else pts[:, 1]
+    xy = np.stack([(pts[:, 0] - x0) / frame.pixel[0], (y1 - ys) / frame.pixel[1]], axis=1)
+    return xy[np.all(np.isfinite(xy), axis=1)]
 
 
 def _count_inside(points: np.ndarray, box: QRectF) -> int:

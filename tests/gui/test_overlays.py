@@ -12,6 +12,7 @@ import pytest
 from engine.objectives import get_objective, objective_names
 from gui import theme
 from gui.overlays import OVERLAY_SHORTCUTS, OVERLAY_TITLES, OVERLAYS, OverlayManager
+from gui.overlays import manager as manager_module
 from gui.overlays import style as overlay_style
 from gui.overlays.gradient import ARROW_FRACTION
 from gui.racers import make_racer
@@ -485,18 +486,98 @@ def test_labels_stay_inside_the_plot_without_overlapping(qtbot, window):
             assert overlap_x <= 0 or overlap_y <= 0, (a, b)
 
 
+# -- frame cost: unchanged racers are not drawn again ----------------------------------------------
+def count_draws(mgr):
+    """Wrap every overlay's draw_racer to count its calls (per overlay name)."""
+    calls = dict.fromkeys(mgr.overlays, 0)
+    for name, overlay in mgr.overlays.items():
+        original = overlay.draw_racer
+
+        def counted(*args, _name=name, _original=original, **kwargs):
+            calls[_name] += 1
+            return _original(*args, **kwargs)
+
+        overlay.draw_racer = counted
+    return calls
+
+
+def test_a_frame_with_nothing_new_draws_nothing_again(qtbot, window, monkeypatch):
+    ids = race(
+        qtbot,
+        window,
+        get_objective("himmelblau"),
+        [make_racer("newton", "#ffffff"), make_racer("rprop", "#00e5ff")],
+        (-0.5, 0.5),
+        4,
+    )
+    mgr = manager(window)
+    items = mgr.items()
+    labels = {
+        name: [(lab.text, lab.xy) for lab in overlay.labels()]
+        for name, overlay in mgr.overlays.items()
+    }
+    calls = count_draws(mgr)
+    layouts = []
+    original_layout = manager_module.layout_labels
+    monkeypatch.setattr(
+        manager_module,
+        "layout_labels",
+        lambda *a, **k: layouts.append(1) or original_layout(*a, **k),
+    )
+    for _ in range(3):
+        window.race._dirty = True
+        window.race.draw_frame()
+    assert sum(calls.values()) == 0 and not layouts
+    assert mgr.items() == items  # the same items, labels where they were
+    assert {
+        name: [(lab.text, lab.xy) for lab in overlay.labels()]
+        for name, overlay in mgr.overlays.items()
+    } == labels
+    # another shown step: drawn again, for both racers, and laid out again
+    window.race.cursor = 2
+    window.race._dirty = True
+    window.race.draw_frame()
+    assert calls["gradient"] == len(ids) and layouts
+    record = window.race.shown_record(ids[0])
+    assert np.allclose(mgr.overlays["gradient"].groups[ids[0]].arrow.tail, record.x[0])
+
+
+def test_a_zoom_redraws_the_overlays_at_the_new_scale(qtbot, window):
+    ids = race(
+        qtbot, window, get_objective("himmelblau"), [make_racer("gd", "#ff5a5f")], (-0.5, 0.5), 2
+    )
+    mgr = manager(window, "gradient", "hessian")
+    view = window.canvas.plot.getViewBox()
+    (x0, x1), (y0, y1) = view.viewRange()
+    view.setRange(xRange=(x0 / 2, x1 / 2), yRange=(y0 / 2, y1 / 2), padding=0)
+    mgr.refresh()
+    frame = mgr.build_frame()
+    arrow = mgr.overlays["gradient"].groups[ids[0]].arrow
+    length_px = math.hypot(*frame.to_px(np.subtract(arrow.tip, arrow.tail)))
+    assert np.isclose(length_px, ARROW_FRACTION * frame.short_side_px, rtol=1e-6)
+    layer = mgr.overlays["gradient"].layers[overlay_style.Z_ARROW]
+    bounds = layer.boundingRect()
+    assert bounds.contains(arrow.tip[0], arrow.tip[1])
+    assert bounds.width() >= 3 * (frame.view[1] - frame.view[0])
+
+
 # -- nothing non-finite reaches pyqtgraph ----------------------------------------------------------
 def assert_all_finite(items):
     for item in items:
-        if isinstance(item, pg.PlotDataItem | pg.ScatterPlotItem):
-            xs, ys = item.getData()
+        data = [item.getData()] if isinstance(item, pg.PlotDataItem | pg.ScatterPlotItem) else []
+        # an overlay's layer: every racer's lines, arrow heads and markers
+        data += [shape.getData() for shape in getattr(item, "shapes", [])]
+        for xs, ys in data:
             if xs is not None:
                 assert np.all(np.isfinite(xs)) and np.all(np.isfinite(ys)), item
-        if isinstance(item, pg.TextItem):
-            text = item.textItem.toPlainText()
+        text_item = getattr(item, "textItem", None)  # labels (pyqtgraph's or the overlays')
+        if text_item is not None:
+            text = text_item.toPlainText()
             assert "nan" not in text.lower() and "inf" not in text.lower(), text
         pos = item.pos()
         assert math.isfinite(pos.x()) and math.isfinite(pos.y()), item
+        rect = item.boundingRect()
+        assert all(math.isfinite(v) for v in rect.getRect()), item
 
 
 def test_no_non_finite_data_after_a_diverging_gd_run(qtbot, window):
