@@ -95,6 +95,7 @@ class Run:
         self._unmoved = np.zeros(n, int)  # consecutive updates without any move, per row
         self._any_unmoved = False
         self._stalled = np.zeros(n, int)  # consecutive tiny updates without a new best E
+        self._any_stalled = False
         try:
             self._f, self._g, self._gn = self._evaluate(x)
             self._gn = _rescue_norms(self._g, self._gn)
@@ -212,14 +213,19 @@ class Run:
             self._unmoved = np.where(unmoved, self._unmoved + 1, 0)
             self._any_unmoved = bool(unmoved.any())
             no_move = self._unmoved >= 2
-        scale = 1.0 + _row_max(np.abs(x))
-        tiny = _row_max(np.abs(displacement)) <= STALL_STEP * scale
-        with np.errstate(all="ignore"):  # best E may still be +inf for a failed row
-            improved = self._f < self._best_f - 1e-9 * np.abs(self._best_f)
+        tiny = _row_max(np.abs(displacement)) <= STALL_STEP * (1.0 + _row_max(np.abs(x)))
+        stalled = None
+        if self._any_stalled or tiny.any():  # only tiny steps can start or continue a stall
+            with np.errstate(all="ignore"):  # best E may still be +inf for a failed row
+                improved = self._f < self._best_f - 1e-9 * np.abs(self._best_f)
+                self._best_f = np.fmin(self._best_f, self._f)
+            self._stalled = np.where(still & tiny & ~improved, self._stalled + 1, 0)
+            self._any_stalled = bool(self._stalled.any())
+            over = self._stalled >= STALL_UPDATES
+            stalled = over if over.any() else None
+        else:
             self._best_f = np.fmin(self._best_f, self._f)
-        self._stalled = np.where(still & tiny & ~improved, self._stalled + 1, 0)
-        stalled = self._stalled >= STALL_UPDATES
-        self._check_converged(self._gn, still, no_move, stalled if stalled.any() else None)
+        self._check_converged(self._gn, still, no_move, stalled)
         if self.iteration >= self.max_steps:
             self._status[self._status == RUNNING] = MAX_STEPS
         return self._record(displacement, out.visible)

@@ -84,6 +84,9 @@ class RacerCard(QFrame):
         self.enabled_box.blockSignals(False)
 
     def set_status(self, text: str, key: str) -> None:
+        if (text, key) == getattr(self, "_status", None):
+            return  # called every frame: restyling a label is not free
+        self._status = (text, key)
         color = theme.STATUS_COLORS.get(key, "#6c757d")
         self.badge.setText(text)
         self.badge.setStyleSheet(
@@ -225,7 +228,8 @@ class RacersPanel(QWidget):
         card = self.cards.get(racer_id)
         if card is not None:
             card.set_status(text, key)
-            card.readout.setText(readout)
+            if card.readout.text() != readout:
+                card.readout.setText(readout)
 
     def reset_statuses(self) -> None:
         for card in self.cards.values():
