@@ -27,6 +27,10 @@ def nice_ceiling(value: float) -> float:
     return float(10 ** (exp + 1))
 
 
+def _finite_or_nan(values: np.ndarray) -> np.ndarray:
+    return np.where(np.isfinite(values), values, np.nan)
+
+
 class LossCurve:
     """One racer's loss curve: settled part (cached) + tail."""
 
@@ -37,6 +41,8 @@ class LossCurve:
         for item in (self.settled, self.tail):
             plot.addItem(item)  # PlotItem.addItem applies the plot's downsampling mode (below)
         self.key: object = None
+        self.clean = True  # every loss in the settled part is finite
+        self.settled_range: tuple[float, float] | None = None
 
     def set_pen(self, color: str, width: float) -> None:
         for item in (self.settled, self.tail):
@@ -97,21 +103,34 @@ class LossPlot(pg.PlotWidget):
         curve = self.curves.get(racer_id)
         if curve is None:
             return
-        ys = np.where(np.isfinite(losses), losses, np.nan)
+        # records never hold ±inf or NaN losses for accepted points, but a failed start may
+        ys = losses if np.isfinite(losses[-1:]).all() and curve.clean else _finite_or_nan(losses)
         self._data[racer_id] = ys
-        finite = ys[np.isfinite(ys)]
-        self._summary[racer_id] = (
-            (float(finite.min()), float(finite.max())) if finite.size else None
-        )
-        log_changed = self._update_log_mode()
         settled = settled_key[0] if isinstance(settled_key, tuple) else 0
         settled = min(settled, len(ys) - 1) if len(ys) else 0
+        if settled_key != curve.key:
+            # the settled part's extent is computed once per block, the tail's every frame
+            head = ys[: settled + 1]
+            finite = head[np.isfinite(head)]
+            curve.clean = bool(finite.size == head.size)
+            curve.settled_range = (
+                (float(finite.min()), float(finite.max())) if finite.size else None
+            )
+        tail = ys[settled:]
+        finite = tail[np.isfinite(tail)]
+        ranges = [r for r in (curve.settled_range,) if r is not None]
+        if finite.size:
+            ranges.append((float(finite.min()), float(finite.max())))
+        self._summary[racer_id] = (
+            (min(r[0] for r in ranges), max(r[1] for r in ranges)) if ranges else None
+        )
+        log_changed = self._update_log_mode()
         if settled_key != curve.key or log_changed:
             curve.key = settled_key
             ks = np.arange(settled + 1, dtype=float)
             curve.settled.setData(ks, ys[: settled + 1], connect="finite")
         ks = np.arange(settled, len(ys), dtype=float)
-        curve.tail.setData(ks, ys[settled:], connect="finite")
+        curve.tail.setData(ks, tail, connect="finite")
         self._update_range()
 
     def clear_losses(self) -> None:
