@@ -7,6 +7,7 @@ It holds no optimizer math: the worker computes, this object stores what arrives
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 import numpy as np
@@ -23,6 +24,7 @@ from gui.worker import RaceBatch, RaceSetup, RaceThread, SurfaceRequest
 
 log = logging.getLogger(__name__)
 FRAME_MS = 16
+READOUT_PERIOD_S = 0.1
 
 
 def badge_for(record: StepRecord) -> tuple[str, str]:
@@ -80,6 +82,7 @@ class RaceController(QObject):
         self.max_steps = 500
         self.playing = False
         self._dirty = False
+        self._readouts_at = 0.0
         self.frame_timer = QTimer(self)
         self.frame_timer.setInterval(FRAME_MS)
         self.frame_timer.timeout.connect(self.draw_frame)
@@ -243,6 +246,8 @@ class RaceController(QObject):
     def _set_playing(self, playing: bool) -> None:
         if playing != self.playing:
             self.playing = playing
+            if not playing:
+                self._dirty = True  # the next frame shows the exact readouts
             self.playingChanged.emit(playing)
 
     # -- drawing -----------------------------------------------------------------------------------
@@ -251,6 +256,10 @@ class RaceController(QObject):
         if not self._dirty:
             return
         self._dirty = False
+        now = time.perf_counter()
+        readouts = not self.playing or now - self._readouts_at >= READOUT_PERIOD_S
+        if readouts:
+            self._readouts_at = now
         pixel = self.canvas.pixel_size() if self.objective and self.objective.dim == 2 else None
         for rid, history in self.histories.items():
             if history.count == 0:
@@ -269,7 +278,10 @@ class RaceController(QObject):
             )
             if record is not None:
                 text, key = badge_for(record)
-                self.racers_panel.set_status(rid, text, key, readout_for(record))
+                # numbers that change 60 times a second cannot be read: while racing, the
+                # readouts follow at 10 Hz (badges at once); paused, every frame is exact
+                if readouts or key != "running":
+                    self.racers_panel.set_status(rid, text, key, readout_for(record))
                 self.canvas.set_racer_status(rid, "" if key == "running" else text)
         self.canvas.draw_heads()
         self.frameDrawn.emit()
