@@ -64,7 +64,10 @@ class Trail:
         if settled_key != self.settled_key:
             self.settled_key = settled_key
             xs, ys = settled()
-            self._symbols = len(xs) <= 300  # dots on every iterate while the run is short
+            # a dot on every iterate during the first block of a run; later the path is long
+            # (and drawing hundreds of dots per frame is what would cost)
+            first = settled_key[0] if isinstance(settled_key, tuple) else 0
+            self._symbols = first == 0 and len(xs) <= 300
             self.settled.setSymbol("o" if self._symbols else None)
             self.settled.setData(xs, ys)
         xs, ys = tail
