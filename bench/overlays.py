@@ -36,17 +36,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-STEPS = 5000
-STARTS = [
-    (-4.5, 4.2),
-    (4.6, 4.4),
-    (-4.4, -1.0),
-    (0.2, -4.6),
-    (4.5, -4.5),
-    (-1.0, 4.8),
-    (1.0, 0.0),
-    (-4.8, -4.8),
-]
+from bench.frame import STARTS, STEPS  # noqa: E402  (after sys.path: same scene as bench/frame)
+
 RACER_SETS = {
     # one of each kind: Newton, BFGS and L-BFGS converge within a few steps, Rprop in 175
     "mixed": [
