@@ -36,7 +36,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.frame import STARTS, STEPS  # noqa: E402  (after sys.path: same scene as bench/frame)
+from bench.frame import RUNNING_RACERS, STARTS, STEPS  # noqa: E402  (after sys.path: same scene as bench/frame)
 
 RACER_SETS = {
     # one of each kind: Newton, BFGS and L-BFGS converge within a few steps, Rprop in 175
@@ -50,18 +50,8 @@ RACER_SETS = {
         ("lbfgs", {}),
         ("rmsprop", {"lr": 0.0005}),
     ],
-    # eight first-order racers with small steps: all still moving after 5,000 steps, so every
-    # racer shows a new record every frame (the worst case for the overlays)
-    "running": [
-        ("gd", {"lr": 2e-5}),
-        ("momentum", {"lr": 2e-6}),
-        ("rprop", {"step_max": 0.0002}),
-        ("adam", {"lr": 2e-4}),
-        ("adagrad", {"lr": 0.005}),
-        ("rmsprop", {"lr": 5e-5}),
-        ("nesterov", {"lr": 2e-6}),
-        ("gd", {"lr": 1e-5}),
-    ],
+    # eight first-order racers with small steps, all still moving (bench/frame's worst case)
+    "running": RUNNING_RACERS,
 }
 
 

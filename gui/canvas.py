@@ -15,6 +15,8 @@ from PySide6.QtWidgets import QGraphicsItem
 
 from engine.objective import Objective
 from gui import theme
+from gui.history import SETTLE_BLOCK
+from gui.polyline_batch import PolylineBatch
 from gui.surface import SurfaceData
 
 # known stationary points: ★ minimum, ▲ maximum, ✕ saddle, ◆ degenerate
@@ -22,37 +24,32 @@ STATIONARY_SYMBOLS = {"minimum": "star", "maximum": "t1", "saddle": "x", "degene
 
 
 class Trail:
-    """One racer's path: a cached settled part and a live tail (both outlined); its head marker
-    is drawn by the canvas together with every other racer's (one item for all heads).
+    """One racer's path: a cached settled part (its own item) and a live tail, which is a line
+    of the canvas's shared :class:`PolylineBatch` (one item paints every racer's tail and head).
 
     Only the tail (at most a few hundred points) is re-rendered each frame; the settled part is
     re-rendered when it grows by a block, so frame time stays flat however long the run.
     """
 
-    def __init__(self, plot: pg.PlotItem, color: str, sizes: theme.Sizes) -> None:
+    def __init__(
+        self, plot: pg.PlotItem, tails: PolylineBatch, key: int, color: str, sizes: theme.Sizes
+    ) -> None:
         self.color = color
-        self.settled = self._line(sizes)
+        self.tails = tails
+        self.key = key
+        self.settled = pg.PlotDataItem(antialias=True)
         # PlotDataItem paints through its child curve/scatter items: cache those
         for child in (self.settled.curve, self.settled.scatter):
             child.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
-        self.tail = self._line(sizes)
-        self.line = self.tail  # the legend's sample
+        self.settled.setZValue(20)
+        plot.addItem(self.settled)
+        # the legend's sample: never in the scene, it only carries the pens the legend draws
+        self.line = pg.PlotDataItem(antialias=True)
         self.head: tuple[float, float] | None = None
         self.settled_key: object = None
+        self.visible = True
         self._symbols = True
-        for item, z in ((self.settled, 20), (self.tail, 21)):
-            item.setZValue(z)
-            plot.addItem(item)
-
-    def _line(self, sizes: theme.Sizes) -> pg.PlotDataItem:
-        return pg.PlotDataItem(
-            pen=pg.mkPen(self.color, width=sizes.trail_width),
-            shadowPen=pg.mkPen(theme.TRAIL_OUTLINE, width=sizes.trail_width + 2.5),
-            symbolSize=max(4.0, sizes.trail_width + 2),
-            symbolBrush=self.color,
-            symbolPen=pg.mkPen(theme.TRAIL_OUTLINE, width=1),
-            antialias=True,
-        )
+        self.apply_sizes(sizes)
 
     def set_path(
         self,
@@ -64,22 +61,20 @@ class Trail:
         if settled_key != self.settled_key:
             self.settled_key = settled_key
             xs, ys = settled()
-            # a dot on every iterate during the first block of a run; later the path is long
-            # (and drawing hundreds of dots per frame is what would cost)
+            # a dot on every iterate while a run is in its first block (a short finished run
+            # keeps them); later the path is long (and hundreds of dots per frame would cost)
             first = settled_key[0] if isinstance(settled_key, tuple) else 0
-            self._symbols = first == 0 and len(xs) <= 300
+            self._symbols = first < SETTLE_BLOCK and len(xs) <= 300
             self.settled.setSymbol("o" if self._symbols else None)
             self.settled.setData(xs, ys)
         xs, ys = tail
-        self.tail.setSymbol("o" if self._symbols else None)
-        self.tail.setData(xs, ys)
+        self.tails.set_line(self.key, xs, ys, dots=self._symbols)
         self.head = (float(xs[-1]), float(ys[-1])) if len(xs) else None
 
     def data(self) -> tuple[np.ndarray, np.ndarray]:
         """All drawn points, settled part first (the tail repeats the junction point)."""
-        parts = [self.settled.getData(), self.tail.getData()]
-        xs, ys = [np.empty(0) if a is None else a for a in parts[0]]
-        tx, ty = [np.empty(0) if a is None else a for a in parts[1]]
+        xs, ys = [np.empty(0) if a is None else a for a in self.settled.getData()]
+        tx, ty = self.tails.line_data(self.key)
         if len(xs) and len(tx):
             tx, ty = tx[1:], ty[1:]
         return np.concatenate([xs, tx]), np.concatenate([ys, ty])
@@ -87,17 +82,29 @@ class Trail:
     def clear(self) -> None:
         self.settled_key = None
         self.settled.setData([], [])
-        self.tail.setData([], [])
+        self.tails.set_line(self.key, np.empty(0), np.empty(0))
         self.head = None
 
+    def set_visible(self, visible: bool) -> None:
+        """Hide or show the whole path and head (the legend entry's click)."""
+        self.visible = visible
+        self.settled.setVisible(visible)
+        self.tails.set_line_visible(self.key, visible)
+
     def apply_sizes(self, sizes: theme.Sizes) -> None:
-        for line in (self.settled, self.tail):
-            line.setPen(pg.mkPen(self.color, width=sizes.trail_width))
-            line.setShadowPen(pg.mkPen(theme.TRAIL_OUTLINE, width=sizes.trail_width + 2.5))
+        width, outline = sizes.trail_width, sizes.trail_width + 2.5
+        dot = max(4.0, sizes.trail_width + 2)
+        for item in (self.settled, self.line):
+            item.setPen(pg.mkPen(self.color, width=width))
+            item.setShadowPen(pg.mkPen(theme.TRAIL_OUTLINE, width=outline))
+        self.settled.setSymbolSize(dot)
+        self.settled.setSymbolBrush(self.color)
+        self.settled.setSymbolPen(pg.mkPen(theme.TRAIL_OUTLINE, width=1))
+        self.tails.set_style(self.key, self.color, width, theme.TRAIL_OUTLINE, outline, dot)
 
     def remove(self, plot: pg.PlotItem) -> None:
-        for item in (self.settled, self.tail):
-            plot.removeItem(item)
+        plot.removeItem(self.settled)
+        self.tails.remove_line(self.key)
 
 
 class SurfaceCanvas(pg.GraphicsLayoutWidget):
@@ -153,9 +160,10 @@ class SurfaceCanvas(pg.GraphicsLayoutWidget):
         self.plot.addItem(self.start_marker)
         self.start_marker.sigPositionChangeFinished.connect(self._marker_dropped)
         self.trails: dict[int, Trail] = {}
-        self.heads = pg.ScatterPlotItem(pen=pg.mkPen("#000000", width=2), symbol="o")
-        self.heads.setZValue(22)
-        self.plot.addItem(self.heads)
+        # every racer's live tail and head: one item, one paint (above the settled parts)
+        self.tails = PolylineBatch()
+        self.tails.setZValue(21)
+        self.plot.addItem(self.tails, ignoreBounds=True)
         self.titles: dict[int, str] = {}
         self.statuses: dict[int, str] = {}
         self.objective: Objective | None = None
@@ -236,8 +244,8 @@ class SurfaceCanvas(pg.GraphicsLayoutWidget):
         self.statuses = {}
         for rid, (color, title) in racers.items():
             if rid not in self.trails:
-                self.trails[rid] = Trail(self.plot, color, self.sizes)
-            self.legend.addItem(self.trails[rid].line, title)
+                self.trails[rid] = Trail(self.plot, self.tails, rid, color, self.sizes)
+            self._add_legend_entry(self.trails[rid].line, title)
 
     def set_racer_status(self, racer_id: int, status: str) -> None:
         """Show a finished racer's outcome in the legend (visible in presentation mode too)."""
@@ -272,15 +280,12 @@ class SurfaceCanvas(pg.GraphicsLayoutWidget):
         return points[:, 0], points[:, 1]
 
     def draw_heads(self) -> None:
-        """All racers' current positions as one scatter item (one paint call for all)."""
-        heads = [(t.head, t.color) for t in self.trails.values() if t.head is not None]
-        if not heads:
-            self.heads.clear()
-            return
-        self.heads.setData(
+        """All racers' current positions, painted by the tails item above every line."""
+        heads = [(t.head, t.color) for t in self.trails.values() if t.head and t.visible]
+        self.tails.set_heads(
             [h[0] for h, _ in heads],
             [h[1] for h, _ in heads],
-            brush=[pg.mkBrush(c) for _, c in heads],
+            [c for _, c in heads],
             size=self.sizes.head_size,
         )
 
@@ -295,7 +300,7 @@ class SurfaceCanvas(pg.GraphicsLayoutWidget):
     def clear_trails(self) -> None:
         for trail in self.trails.values():
             trail.clear()
-        self.heads.clear()
+        self.tails.set_heads([], [], [])
 
     def set_start(self, point: tuple[float, ...] | None) -> None:
         if point is None:
@@ -336,7 +341,23 @@ class SurfaceCanvas(pg.GraphicsLayoutWidget):
         entries = [(sample.item, label.text) for sample, label in self.legend.items]
         self.legend.clear()
         for item, text in entries:
-            self.legend.addItem(item, text)
+            self._add_legend_entry(item, text)
+
+    def _add_legend_entry(self, item: pg.PlotDataItem, text: str) -> None:
+        """A legend line; clicking its sample hides or shows that racer's whole path."""
+        self.legend.addItem(item, text)
+        sample, label = self.legend.items[-1]
+        sample.sigClicked.connect(self._legend_clicked)
+        # the legend changes only with the racers and their outcomes: repaint it from pixmaps
+        cache = QGraphicsItem.CacheMode.DeviceCoordinateCache
+        for part in (self.legend, sample, label, *label.childItems()):
+            part.setCacheMode(cache)
+
+    def _legend_clicked(self, item: pg.PlotDataItem) -> None:
+        for trail in self.trails.values():
+            if trail.line is item:
+                trail.set_visible(item.isVisible())
+        self.draw_heads()
 
     # -- input -----------------------------------------------------------------------------------
     def data_point(self, scene_pos: QPointF) -> tuple[float, ...] | None:

@@ -20,6 +20,8 @@ from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QPoint
 from PySide6.QtGui import QColor, QImage, QPainter, QPen, QRegion
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsView, QWidget
 
+from gui.polyline_batch import PolylineBatch
+
 MAX_SCALE = 8.0
 INCH = 0.0254  # metres
 SCREEN_DPI = 96
@@ -70,7 +72,8 @@ def render_widget(widget: QWidget, scale: float = 1.0, background: QColor | None
 @contextlib.contextmanager
 def thicker_cosmetic_pens(widget: QWidget, factor: float) -> Iterator[None]:
     """Multiply the width of pyqtgraph's cosmetic line pens inside ``widget`` by ``factor`` for
-    the duration of the block (curves, their shadows and legend samples, target markers), and
+    the duration of the block (curves, their shadows and legend samples, target markers, the
+    batched trail tails and heads), and
     paint cached items afresh (their caches hold pixmaps at the screen's pixel ratio)."""
     if factor == 1:
         yield
@@ -102,6 +105,8 @@ def thicker_cosmetic_pens(widget: QWidget, factor: float) -> Iterator[None]:
                 item.opts["pen"] = original
             elif what == "target":
                 item.setPen(original)
+            elif what == "batch":
+                item.set_width_scale(original)
 
 
 def _thick(pen: object, factor: float) -> QPen | None:
@@ -128,6 +133,9 @@ def _thicken(item: object, factor: float, restore: list) -> None:
         if new_pen is not None:
             restore.append((item, "opts", item.opts["pen"]))
             item.opts["pen"] = new_pen
+    elif isinstance(item, PolylineBatch):
+        restore.append((item, "batch", item.width_scale))
+        item.set_width_scale(item.width_scale * factor)
     elif isinstance(item, pg.TargetItem):
         new_pen = _thick(item.pen, factor)
         if new_pen is not None:

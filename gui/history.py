@@ -126,10 +126,19 @@ class RacerHistory:
         end = self.count if upto is None else min(upto + 1, self.count)
         return self._f[:end]
 
+    def finished(self) -> bool:
+        """The run has stopped (converged, diverged, failed, out of steps): nothing will follow."""
+        record = self.latest_record()
+        return record is not None and record.status_name() != "running"
+
     def settled_until(self, upto: int | None = None) -> int:
         """The iteration up to which the drawing is settled (changes every SETTLE_BLOCK steps):
-        everything before it is drawn once and cached, only the tail after it is redrawn."""
-        last = self.latest_iteration if upto is None else min(upto, self.latest_iteration)
+        everything before it is drawn once and cached, only the tail after it is redrawn. A
+        finished run shown at its end is settled whole (nothing of it changes any more)."""
+        latest = self.latest_iteration
+        last = latest if upto is None else min(upto, latest)
+        if last == latest and self.finished():
+            return max(0, last)
         return max(0, (last // SETTLE_BLOCK) * SETTLE_BLOCK)
 
     def trail(

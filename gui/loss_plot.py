@@ -14,6 +14,7 @@ from PySide6.QtCore import QPointF
 from PySide6.QtWidgets import QGraphicsItem
 
 from gui import theme
+from gui.polyline_batch import PolylineBatch
 
 
 def nice_ceiling(value: float) -> float:
@@ -27,30 +28,63 @@ def nice_ceiling(value: float) -> float:
     return float(10 ** (exp + 1))
 
 
+def peak_decimate(ks: np.ndarray, ys: np.ndarray, per_px: float) -> tuple[np.ndarray, np.ndarray]:
+    """A curve with many points per pixel column as each column's min and max (what drawing
+    every point would show, as pyqtgraph's "peak" downsampling); the first and last points are
+    kept (where the tail meets the settled part, and the racer's latest loss)."""
+    size = int(per_px)
+    n = len(ys)
+    if size < 2 or n < 4 * size or not np.isfinite(ys).all():
+        return ks, ys
+    inner = (n - 2) // size * size
+    blocks = ys[1 : 1 + inner].reshape(-1, size)
+    lo, hi = blocks.min(axis=1), blocks.max(axis=1)
+    middle = ks[1 : 1 + inner : size] + 0.5 * (size - 1)  # min and max: one column
+    out_k = np.empty(2 * len(middle) + 2)
+    out_y = np.empty_like(out_k)
+    out_k[0], out_y[0] = ks[0], ys[0]
+    out_k[1:-1:2], out_k[2:-1:2] = middle, middle
+    out_y[1:-1:2], out_y[2:-1:2] = lo, hi
+    rest_k, rest_y = ks[1 + inner :], ys[1 + inner :]
+    return np.concatenate([out_k[:-1], rest_k]), np.concatenate([out_y[:-1], rest_y])
+
+
 def _finite_or_nan(values: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(values), values, np.nan)
 
 
 class LossCurve:
-    """One racer's loss curve: settled part (cached) + tail."""
+    """One racer's loss curve: settled part (its own cached item) + a tail, which is a line of
+    the plot's shared :class:`PolylineBatch` (one item paints every racer's tail)."""
 
-    def __init__(self, plot: pg.PlotItem, color: str, width: float) -> None:
+    def __init__(
+        self, plot: pg.PlotItem, tails: PolylineBatch, key: int, color: str, width: float
+    ) -> None:
         self.settled = pg.PlotDataItem(pen=pg.mkPen(color, width=width))
         self.settled.curve.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
-        self.tail = pg.PlotDataItem(pen=pg.mkPen(color, width=width))
-        for item in (self.settled, self.tail):
-            plot.addItem(item)  # PlotItem.addItem applies the plot's downsampling mode (below)
-        self.key: object = None
+        plot.addItem(self.settled)  # PlotItem.addItem applies the plot's downsampling mode (below)
+        self.tails = tails
+        self.key = key
+        self.tails.set_style(key, color, width)
+        self.tail: tuple[np.ndarray, np.ndarray] = (np.empty(0), np.empty(0))  # k, E (not log)
+        self.settled_key: object = None
         self.clean = True  # every loss in the settled part is finite
         self.settled_range: tuple[float, float] | None = None
 
     def set_pen(self, color: str, width: float) -> None:
-        for item in (self.settled, self.tail):
-            item.setPen(pg.mkPen(color, width=width))
+        self.settled.setPen(pg.mkPen(color, width=width))
+        self.tails.set_style(self.key, color, width)
+
+    def draw_tail(self, log: bool, per_px: float = 1.0) -> None:
+        ks, ys = peak_decimate(*self.tail, per_px)
+        if log:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ys = np.log10(ys)
+        self.tails.set_line(self.key, ks, ys)
 
     def remove(self, plot: pg.PlotItem) -> None:
         plot.removeItem(self.settled)
-        plot.removeItem(self.tail)
+        self.tails.remove_line(self.key)
 
 
 class LossPlot(pg.PlotWidget):
@@ -68,6 +102,10 @@ class LossPlot(pg.PlotWidget):
         # 100,000-step curve is drawn with about two points per pixel column, not all of them
         self.plot.setDownsampling(auto=True, mode="peak")
         self.curves: dict[int, LossCurve] = {}
+        # every racer's live tail: one item, one paint (not antialiased, like the settled parts)
+        self.tails = PolylineBatch(antialias=False)
+        self.tails.setZValue(1)
+        self.plot.addItem(self.tails, ignoreBounds=True)
         self.colors: dict[int, str] = {}
         self.titles: dict[int, str] = {}
         self._data: dict[int, np.ndarray] = {}
@@ -96,7 +134,9 @@ class LossPlot(pg.PlotWidget):
             if rid in self.curves:
                 self.curves[rid].set_pen(color, self.sizes.trail_width)
             else:
-                self.curves[rid] = LossCurve(self.plot, color, self.sizes.trail_width)
+                self.curves[rid] = LossCurve(
+                    self.plot, self.tails, rid, color, self.sizes.trail_width
+                )
 
     def set_losses(self, racer_id: int, losses: np.ndarray, settled_key: object = None) -> None:
         """Show E(w_0..w_k); the part before ``settled_key[0]`` is redrawn only when it changes."""
@@ -108,7 +148,7 @@ class LossPlot(pg.PlotWidget):
         self._data[racer_id] = ys
         settled = settled_key[0] if isinstance(settled_key, tuple) else 0
         settled = min(settled, len(ys) - 1) if len(ys) else 0
-        if settled_key != curve.key:
+        if settled_key != curve.settled_key:
             # the settled part's extent is computed once per block, the tail's every frame
             head = ys[: settled + 1]
             finite = head[np.isfinite(head)]
@@ -125,21 +165,22 @@ class LossPlot(pg.PlotWidget):
             (min(r[0] for r in ranges), max(r[1] for r in ranges)) if ranges else None
         )
         log_changed = self._update_log_mode()
-        if settled_key != curve.key or log_changed:
-            curve.key = settled_key
+        if settled_key != curve.settled_key or log_changed:
+            curve.settled_key = settled_key
             ks = np.arange(settled + 1, dtype=float)
             curve.settled.setData(ks, ys[: settled + 1], connect="finite")
-        ks = np.arange(settled, len(ys), dtype=float)
-        curve.tail.setData(ks, tail, connect="finite")
+        curve.tail = (np.arange(settled, len(ys), dtype=float), tail)
         self._update_range()
+        curve.draw_tail(self._log, self._iterations_per_px())
 
     def clear_losses(self) -> None:
         self._data.clear()
         self._summary.clear()
         for curve in self.curves.values():
-            curve.key = None
+            curve.settled_key = None
             curve.settled.setData([], [])
-            curve.tail.setData([], [])
+            curve.tail = (np.empty(0), np.empty(0))
+            curve.draw_tail(self._log)
         self.readout.hide()
         self.dot.clear()
         self._range = None
@@ -147,6 +188,11 @@ class LossPlot(pg.PlotWidget):
     def curve_data(self, racer_id: int) -> tuple[np.ndarray, np.ndarray]:
         ys = self._data.get(racer_id, np.empty(0))
         return np.arange(len(ys), dtype=float), ys
+
+    def _iterations_per_px(self) -> float:
+        if self._range is None:
+            return 1.0
+        return self._range[0] / max(float(self.plot.getViewBox().width()), 1.0)
 
     def _update_log_mode(self) -> bool:
         values = [v for v in self._summary.values() if v is not None]
@@ -161,7 +207,8 @@ class LossPlot(pg.PlotWidget):
         self.plot.setLabel("left", "E(w_k)  (log scale)" if want_log else "E(w_k)")
         self._range = None
         for curve in self.curves.values():
-            curve.key = None
+            curve.settled_key = None
+            curve.draw_tail(want_log, self._iterations_per_px())  # the settled parts follow
         return True
 
     def _update_range(self) -> None:

@@ -735,15 +735,25 @@ class LabelBox(QGraphicsRectItem):
         """Box the text again (after a change of text, font or width); the anchor is the point
         of the box at the item's position ((0, 0) top-left, (1, 1) bottom-right). Returns the
         box's size in pixels."""
-        if anchor is not None:
-            self.anchor = anchor
         r = self.textItem.boundingRect()
         w, h = float(r.width()), float(r.height())
-        left, top = -self.anchor[0] * w, -self.anchor[1] * h
-        self.textItem.setPos(left, top)
-        self.setRect(QRectF(left, top, w, h))
+        self.textItem.setPos(0.0, 0.0)
+        rect = QRectF(0.0, 0.0, w, h)
+        if rect != self.rect():
+            self.setRect(rect)
         self.update()  # the text may have changed within the same box
+        self.set_anchor(self.anchor if anchor is None else anchor)
         return w, h
+
+    def set_anchor(self, anchor: tuple[float, float]) -> None:
+        """Put another point of the box at the item's position. The box moves as a whole (an
+        item transform): its cached pixels stay valid, a label turning around an arrow's tip
+        every frame is still a blit."""
+        self.anchor = anchor
+        rect = self.rect()
+        self.setTransform(
+            QTransform.fromTranslate(-anchor[0] * rect.width(), -anchor[1] * rect.height())
+        )
 
     def paint(self, p: QPainter, option: Any, widget: Any = None) -> None:
         p.setRenderHint(QPainter.RenderHint.Antialiasing, True)  # as TextItem's box
@@ -755,6 +765,32 @@ class LabelBox(QGraphicsRectItem):
 
 
 _SERIALS = itertools.count()
+TEXT_PERIOD_FRAMES = 6  # while racing, a label's text changes on every 6th frame (10 Hz at 60)
+
+
+class TextPace:
+    """When label texts may change. Numbers that change on every frame of a race cannot be
+    read (and laying out every label's text every frame is most of an overlay's cost): while
+    a race plays, each label takes its new text on every TEXT_PERIOD_FRAMES-th frame only,
+    labels spread evenly over the frames by their serial (positions still follow every frame).
+    Paused, stepping or rewinding, every text is exact at once."""
+
+    def __init__(self) -> None:
+        self.live = False  # a race is playing
+        self.tick = 0
+
+    def advance(self, live: bool) -> None:
+        """The start of a frame."""
+        self.live = live
+        self.tick += 1
+
+    def due(self, serial: int) -> bool:
+        return not self.live or (self.tick + serial) % TEXT_PERIOD_FRAMES == 0
+
+
+def new_serial() -> int:
+    """A number no other label or text box has had (their turn in the TextPace)."""
+    return next(_SERIALS)
 
 
 class Label:
@@ -769,8 +805,10 @@ class Label:
         color: str = style.LABEL_TEXT,
         anchor: tuple[float, float] = (0.0, 0.5),
         boxed: bool = True,
+        pace: TextPace | None = None,
     ) -> None:
         self.color = color
+        self.pace = pace if pace is not None else TextPace()
         self.anchor = anchor
         self.item = LabelBox(
             pg.mkBrush(style.LABEL_FILL) if boxed else QBrush(),
@@ -787,7 +825,8 @@ class Label:
         self._pos: tuple[float, float] | None = None
         self._shown = False
         self._fresh = False  # the text changed since the last ``settle``
-        self.serial = next(_SERIALS)  # unlike id(), never reused by a later label
+        self._pending: tuple | None = None  # a newer (text, colour, swatch) held back by the pace
+        self.serial = new_serial()  # unlike id(), never reused by a later label
         self.set_font(sizes)
 
     def set_font(self, sizes: theme.Sizes, bold: bool = False) -> None:
@@ -819,19 +858,17 @@ class Label:
         key = (text, self.color, swatch)
         relayout = False
         if key != self._key:
-            item = self.item.textItem
-            item.setDefaultTextColor(pg.mkColor(self.color))
-            if swatch is None:
-                item.setPlainText(text)
+            if self._key and self._shown and not self.pace.due(self.serial):
+                self._pending = key  # shown soon: this label's next turn (see TextPace)
             else:
-                item.setHtml(f'<span style="color:{swatch}">●</span>&nbsp;{html.escape(text)}')
-            self._key = key
-            self._text = text
-            self._fresh = True
-            relayout = True
+                self._show_text(key)
+                relayout = True
+        else:
+            self._pending = None
         if anchor is not None and anchor != self.anchor:
             self.anchor = anchor
-            relayout = True
+            if not relayout:
+                self.item.set_anchor(anchor)  # the same text, turned about its point
         if relayout:
             self._relayout()
         self.want = (x, y)
@@ -840,6 +877,25 @@ class Label:
         if not self._shown:
             self._shown = True
             self.item.show()
+
+    def _show_text(self, key: tuple) -> None:
+        text, color, swatch = key
+        item = self.item.textItem
+        item.setDefaultTextColor(pg.mkColor(color))
+        if swatch is None:
+            item.setPlainText(text)
+        else:
+            item.setHtml(f'<span style="color:{swatch}">●</span>&nbsp;{html.escape(text)}')
+        self._key = key
+        self._text = text
+        self._pending = None
+        self._fresh = True
+
+    def catch_up(self) -> None:
+        """Show a held-back text when it is this label's turn (or the race stopped)."""
+        if self._pending is not None and self.pace.due(self.serial):
+            self._show_text(self._pending)
+            self._relayout()
 
     @property
     def text(self) -> str:
@@ -854,6 +910,7 @@ class Label:
             self._shown = False
             self.item.hide()
         self.xy = self.want = None
+        self._pending = None
 
     def place(self, xy: tuple[float, float]) -> None:
         """Put the label's point at ``xy`` (data coordinates)."""
@@ -1218,7 +1275,7 @@ class Group:
         self, sizes: theme.Sizes, color: str = style.LABEL_TEXT, priority: int = 5, **opts: Any
     ) -> Label:
         """A label; lower ``priority`` keeps its place in the layout pass, others make way."""
-        label = Label(sizes, color, **opts)
+        label = Label(sizes, color, pace=self.overlay.pace, **opts)
         label.priority = priority
         label.item.setZValue(style.Z_LABEL)
         self.plot.addItem(label.item, ignoreBounds=True)
@@ -1262,6 +1319,7 @@ class Overlay:
         self.layers: dict[float, Layer] = {}
         self._scene: tuple = ()
         self._memo: dict[Any, tuple] = {}
+        self.pace = TextPace()  # the manager shares one among its overlays
 
     def update(self, frame: Frame) -> None:
         """Draw this frame; racers that are gone (or have nothing to show) lose their items."""

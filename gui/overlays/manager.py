@@ -21,6 +21,7 @@ from gui.overlays.base import (
     Obstacles,
     Overlay,
     RacerFrame,
+    TextPace,
     finite,
     layout_labels,
 )
@@ -58,6 +59,9 @@ class OverlayManager(QObject):
         self.overlays: dict[str, Overlay] = {
             name: cls(canvas.plot, self.sizes) for name, cls in OVERLAY_CLASSES.items()
         }
+        self.pace = TextPace()  # while racing, label texts change at 10 Hz (see TextPace)
+        for overlay in self.overlays.values():
+            overlay.pace = self.pace
         self._enabled: dict[str, bool] = dict.fromkeys(self.overlays, False)
         self._layout_key: tuple = ()
         controller.frameDrawn.connect(self.refresh)
@@ -109,6 +113,10 @@ class OverlayManager(QObject):
         active = [self.overlays[name] for name in self.enabled()]
         if not active:
             return
+        self.pace.advance(bool(getattr(self.controller, "playing", False)))
+        for overlay in active:
+            for label in overlay.labels():
+                label.catch_up()
         frame = self.build_frame()
         if frame is None or not frame.racers:
             for overlay in active:

@@ -32,6 +32,7 @@ from gui.overlays.base import (
     RacerFrame,
     finite,
     fmt,
+    new_serial,
     sub,
 )
 
@@ -43,6 +44,8 @@ GD_LIKE = {
     "nesterov": "momentum changes these limits; shown: plain GD's",
 }
 MARGIN_PX = 10.0
+SWATCH = "■"
+COLUMN_GAP_PX = 12  # between the eigenvalues and the detail in the local table
 
 
 class RegimeOverlay(Overlay):
@@ -66,6 +69,8 @@ class RegimeOverlay(Overlay):
         self._shape_sizes: dict[tuple[str, float], tuple[float, float]] = {}
         self._digits_alike: dict[int, bool] = {}  # font points -> digits all of one width
         self.corner = ""
+        self._serial = new_serial()
+        self._tab_px = 80.0  # the local table's tab stop (pixels)
         plot.getViewBox().sigResized.connect(self._resized)
 
     # -- Overlay API ------------------------------------------------------------------------------
@@ -86,6 +91,8 @@ class RegimeOverlay(Overlay):
         )
         if self._body is not None and self._body[0] == key:
             body = self._body[1]
+        elif self._body is not None and self._html and not self.pace.due(self._serial):
+            body = self._body[1]  # racing: the numbers follow on this box's turn (TextPace)
         else:
             body = self.compose(frame)
             keep = [frame.objective, *((r.record, r.config) for r in frame.racers)]
@@ -109,6 +116,10 @@ class RegimeOverlay(Overlay):
                 text.setPlainText("")
                 text.setTextWidth(-1.0)
                 self._text_width = -1.0
+            option = text.document().defaultTextOption()
+            if option.tabStopDistance() != self._tab_px:
+                option.setTabStopDistance(self._tab_px)
+                text.document().setDefaultTextOption(option)
             text.setHtml(page)
             self.box.fit()
             self.box.set_cached(False)  # changing: painted directly while it keeps changing
@@ -377,9 +388,12 @@ class RegimeOverlay(Overlay):
         return _join(rows)
 
     def _local(self, frame: Frame) -> str:
+        """One line per head: swatch(es) and eigenvalues, a tab, then the detail. Lines with a
+        tab stop, not an HTML table: this text changes while racing, and a table's layout
+        costs a few times more (the tab stop is set on the document, see ``update``)."""
         head = "E″(w)" if frame.dim == 1 else "the Hessian"
         rows = [f"<b>Curvature at the heads</b> ({head}; E is not quadratic)"]
-        cells: list[list[str]] = []
+        cells: list[list] = []  # [colours, text, detail]
         seen: dict[bytes, int] = {}
         rows_cache = {}
         for racer in frame.racers:
@@ -394,17 +408,32 @@ class RegimeOverlay(Overlay):
                 continue
             point, text, detail = row
             if point in seen:  # same point as an earlier racer: add its colour to that row
-                cells[seen[point]][0] += _swatch(racer.color)
+                cells[seen[point]][0].append(racer.color)
                 continue
             seen[point] = len(cells)
-            cells.append([_swatch(racer.color), text, detail])
+            cells.append([[racer.color], text, detail])
         self._rows = rows_cache
         if not cells:
             return ""
-        rows.append(_table([_row(*c) for c in cells]))
+        metrics = QFontMetricsF(self._box_font(frame.sizes))
+        first = max(
+            metrics.horizontalAdvance(SWATCH * len(colors) + " " + text)
+            for colors, text, _ in cells
+        )
+        self._tab_px = math.ceil(first) + COLUMN_GAP_PX
+        lines = [
+            "".join(_swatch(c) for c in colors) + f" {text}\t{detail}"
+            for colors, text, detail in cells
+        ]
+        rows.append(f'<div style="white-space:pre-wrap">{"<br>".join(lines)}</div>')
         if frame.dim == 2 and any("κ(H)" in c[2] for c in cells):
             rows.append("large κ ⇒ narrow valley ⇒ slow gradient descent")
         return _join(rows)
+
+    def _box_font(self, sizes: theme.Sizes) -> QFont:
+        font = QFont(self.box.textItem.font()) if self.box is not None else QFont()
+        font.setPointSize(style.box_font_pt(sizes))
+        return font
 
 
 def _local_row(dim: int, racer: RacerFrame) -> tuple[bytes, str, str] | None:
@@ -493,11 +522,14 @@ def _html_eta(text: str) -> str:
     return text.replace("η_opt", "η<sub>opt</sub>")
 
 
+_BLOCKS = ("<table", "<div")
+
+
 def _join(rows: list[str]) -> str:
     """Rows joined by line breaks, except around tables (which are blocks already)."""
     out = ""
     for i, row in enumerate(rows):
-        if i and not row.startswith("<table") and not rows[i - 1].startswith("<table"):
+        if i and not row.startswith(_BLOCKS) and not rows[i - 1].startswith(_BLOCKS):
             out += "<br>"
         out += row
     return out
@@ -513,7 +545,7 @@ def _table(rows: list[str], indent: bool = False) -> str:
 
 
 def _swatch(color: str) -> str:
-    return f'<span style="color:{color}">■</span>'
+    return f'<span style="color:{color}">{SWATCH}</span>'
 
 
 def _regime_color(regime: str) -> str:

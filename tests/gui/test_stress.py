@@ -667,7 +667,7 @@ def measure_frames(win) -> FrameCost:
             for trail in win.canvas.trails.values():
                 trail.settled_key = None
             for curve in win.loss_plot.curves.values():
-                curve.key = None
+                curve.settled_key = None
         race._dirty = True
         t0 = time.perf_counter()
         race.draw_frame()
