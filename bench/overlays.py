@@ -139,6 +139,9 @@ class Bench:
         """Seconds of (update wall, paint wall, update CPU, paint CPU) for one frame; CPU is this
         thread's CPU time, which other jobs on a loaded machine disturb far less than wall time."""
         race, view = self.win.race, self.win.canvas.viewport()
+        # advancing: the frames of a running race (whose records are fed by hand here), so
+        # label texts follow at 10 Hz as they do while racing; static: a paused race
+        race.playing = advancing
         if advancing:
             self.advance()
         t0, c0 = time.perf_counter(), time.thread_time()

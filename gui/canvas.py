@@ -148,6 +148,11 @@ class SurfaceCanvas(pg.GraphicsLayoutWidget):
         )
         self.markers.setZValue(15)
         self.plot.addItem(self.markers)
+        # the known stationary points and the axes change only with the surface or the view:
+        # repaint them from pixmaps (a few tenths of a millisecond per frame otherwise)
+        self.markers.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        for name in ("left", "bottom"):
+            self.plot.getAxis(name).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.start_marker = pg.TargetItem(
             size=18,
             symbol="crosshair",

@@ -98,6 +98,8 @@ class LossPlot(pg.PlotWidget):
         self.plot.setLabel("left", "E(w_k)")
         # no grid: with log ticks it costs more to paint than all the curves together
         self.plot.getViewBox().disableAutoRange()
+        for name in ("left", "bottom"):  # they change only with the range: from pixmaps
+            self.plot.getAxis(name).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         # every curve added (and any later change of the plot's own settings) gets these: a
         # 100,000-step curve is drawn with about two points per pixel column, not all of them
         self.plot.setDownsampling(auto=True, mode="peak")

@@ -921,8 +921,9 @@ class Label:
 
     def settle(self) -> None:
         """End of a frame: a text that changed is painted directly for now, one that held
-        still from its cache."""
-        self.item.set_cached(not self._fresh)
+        still from its cache. While racing, texts change on every 6th frame only (TextPace):
+        a new text is painted into the cache at once."""
+        self.item.set_cached(self.pace.live or not self._fresh)
         self._fresh = False
 
     def layout_key(self) -> tuple:
@@ -1121,22 +1122,22 @@ def layout_labels(
         rx0, ry0, rx1, ry1 = reach[i].tolist()
         others = [q for q in placed if q[0] < rx1 and q[2] > rx0 and q[1] < ry1 and q[3] > ry0]
         order = _candidates(w, h)[2]
-        costs = cost[i]
-        if others:
-            costs = (
-                costs
-                + _costs(
-                    lefts[i : i + 1],
-                    tops[i : i + 1],
-                    size[i : i + 1],
-                    np.array(others)[None],
-                    np.full((1, len(others)), LABEL_WEIGHT),
-                    gap,
-                )[0]
-            )
-        ranked = costs.ravel()[order]  # nearest spot first
-        free = np.flatnonzero(ranked == 0.0)
-        pick = int(free[0]) if free.size else int(np.argmin(ranked))  # or the least covered
+        pick = _first_free(cost[i].ravel()[order], order, lefts[i], tops[i], w, h, others, gap)
+        if pick is None:  # nothing nearby is free: the spot with the least weighted overlap
+            costs = cost[i]
+            if others:
+                costs = (
+                    costs
+                    + _costs(
+                        lefts[i : i + 1],
+                        tops[i : i + 1],
+                        size[i : i + 1],
+                        np.array(others)[None],
+                        np.full((1, len(others)), LABEL_WEIGHT),
+                        gap,
+                    )[0]
+                )
+            pick = int(np.argmin(costs.ravel()[order]))
         if pick:
             k, j = divmod(int(order[pick]), 9)
             best = (float(lefts[i, k]), float(tops[i, j]))
@@ -1147,6 +1148,34 @@ def layout_labels(
         else:
             label.place(label.want)
         placed.append((best[0], best[1], best[0] + w, best[1] + h))
+
+
+def _first_free(
+    fixed: np.ndarray,
+    order: np.ndarray,
+    lefts: np.ndarray,
+    tops: np.ndarray,
+    w: float,
+    h: float,
+    others: list[tuple[float, float, float, float]],
+    gap: float,
+) -> int | None:
+    """The nearest spot (index into ``order``) clear of the fixed obstacles (``fixed``: their
+    costs, nearest spot first) and of the labels placed so far, or None. Spots are tried one by
+    one with plain comparisons: usually one of the first few is free, and that is much cheaper
+    than the whole 5 × 9 × labels cost product."""
+    xs, ys = lefts.tolist(), tops.tolist()
+    for index in np.flatnonzero(fixed == 0.0).tolist():
+        k, j = divmod(int(order[index]), 9)
+        left, top = xs[k], ys[j]
+        right, bottom = left + w, top + h
+        if not any(
+            min(right, q[2]) - max(left, q[0]) + gap > 0.0
+            and min(bottom, q[3]) - max(top, q[1]) + gap > 0.0
+            for q in others
+        ):
+            return index
+    return None
 
 
 def _costs(

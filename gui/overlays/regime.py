@@ -25,6 +25,7 @@ from gui.overlays import style
 from gui.overlays.base import (
     LABEL_WEIGHT,
     NO_OBSTACLES,
+    TEXT_PERIOD_FRAMES,
     Frame,
     LabelBox,
     Obstacles,
@@ -70,19 +71,50 @@ class RegimeOverlay(Overlay):
         self._digits_alike: dict[int, bool] = {}  # font points -> digits all of one width
         self.corner = ""
         self._serial = new_serial()
+        self._held: tuple = ()  # the scene and view the box was last worked out for
         self._tab_px = 80.0  # the local table's tab stop (pixels)
         plot.getViewBox().sigResized.connect(self._resized)
 
     # -- Overlay API ------------------------------------------------------------------------------
     def update(self, frame: Frame) -> None:
+        # racing (TextPace), the box's work is spread over its two turns: the numbers on
+        # one frame, the choice of corner three frames later; other frames cost nothing
+        scene = (frame.objective, frame.dim, frame.sizes, frame.view, frame.plot_px)
+        steady = bool(
+            self.pace.live
+            and self._held == scene
+            and frame.racers
+            and self.box is not None
+            and self.box.isVisible()
+        )
+        self._held = scene
+        text_turn = not steady or self.pace.due(self._serial)
+        corner_turn = not steady or self.pace.due(self._serial + TEXT_PERIOD_FRAMES // 2)
+        if not (text_turn or corner_turn):
+            self.box.set_cached(True)
+            return
         self.sizes = frame.sizes
         self._dim = frame.dim
-        x0, _, _, y1 = frame.view
-        self._heads_px = [
-            ((r.head_xy[0] - x0) / frame.pixel[0], (y1 - r.head_xy[1]) / frame.pixel[1])
-            for r in frame.racers
-        ]
-        self._trail_px = self._trail_pixels(frame)
+        if corner_turn:
+            x0, _, _, y1 = frame.view
+            self._heads_px = [
+                ((r.head_xy[0] - x0) / frame.pixel[0], (y1 - r.head_xy[1]) / frame.pixel[1])
+                for r in frame.racers
+            ]
+            self._trail_px = self._trail_pixels(frame)
+        if text_turn and not self._update_text(frame, wrap=-1.0 if corner_turn else None):
+            self.clear()
+            return
+        if not self.box.isVisible():
+            self.box.show()
+        if corner_turn:
+            self.reposition()
+        else:
+            self._refit()
+
+    def _update_text(self, frame: Frame, wrap: float | None) -> bool:
+        """Compose the text and set it if it changed; False when there is nothing to say.
+        ``wrap`` None keeps the current wrapping width (the corner is not chosen again)."""
         # the text depends on the racers' records and settings only
         key = (
             id(frame.objective),
@@ -91,15 +123,12 @@ class RegimeOverlay(Overlay):
         )
         if self._body is not None and self._body[0] == key:
             body = self._body[1]
-        elif self._body is not None and self._html and not self.pace.due(self._serial):
-            body = self._body[1]  # racing: the numbers follow on this box's turn (TextPace)
         else:
             body = self.compose(frame)
             keep = [frame.objective, *((r.record, r.config) for r in frame.racers)]
             self._body = (key, body, keep)
         if not body:
-            self.clear()
-            return
+            return False
         page = (
             f'<div style="font-size:{style.box_font_pt(frame.sizes)}pt; '
             f'color:{style.LABEL_TEXT}">{body}</div>'
@@ -108,39 +137,54 @@ class RegimeOverlay(Overlay):
             self.box = LabelBox(pg.mkBrush(style.LABEL_FILL), pg.mkPen(style.LABEL_BORDER))
             self.box.setZValue(style.Z_LABEL + 5)
             self.box.setParentItem(self.plot.getViewBox())
-        if page != self._html:
-            text = self.box.textItem
-            if self._text_width != -1.0:
-                # the new text is laid out unwrapped first (its natural width is always
-                # needed): set the width while the document is empty, where that costs nothing
-                text.setPlainText("")
-                text.setTextWidth(-1.0)
-                self._text_width = -1.0
-            option = text.document().defaultTextOption()
-            if option.tabStopDistance() != self._tab_px:
-                option.setTabStopDistance(self._tab_px)
-                text.document().setDefaultTextOption(option)
-            text.setHtml(page)
-            self.box.fit()
-            self.box.set_cached(False)  # changing: painted directly while it keeps changing
-            self._html = page
-            self._sizes = {}
-            self._placed = None
-            self._shape = self._shape_of(page, frame.sizes)
-            # laid out unwrapped just now: a page of the same shape measured otherwise means
-            # the digits are not all alike after all (then sizes are measured page by page)
-            size = text.boundingRect()
-            natural = (size.width(), size.height())
-            if self._shape_sizes.get((self._shape, -1.0), natural) != natural:
-                self._digits_alike = {key: False for key in self._digits_alike}
-                self._shape_sizes = {}
-                self._shape = page
-            self._sizes[-1.0] = natural
-        else:
+        if page == self._html:
             self.box.set_cached(True)
-        if not self.box.isVisible():
-            self.box.show()
-        self.reposition()
+            return True
+        text = self.box.textItem
+        width = self._text_width if wrap is None else wrap
+        if self._text_width != width:
+            # the new text is laid out at its width at once: set the width while the document
+            # is empty, where that costs nothing (unwrapped when the corner is chosen: its
+            # natural width is always needed then)
+            text.setPlainText("")
+            text.setTextWidth(width)
+            self._text_width = width
+        option = text.document().defaultTextOption()
+        if option.tabStopDistance() != self._tab_px:
+            option.setTabStopDistance(self._tab_px)
+            text.document().setDefaultTextOption(option)
+        text.setHtml(page)
+        self.box.fit()
+        # while racing the text changes on every 6th frame: painted into the cache at once;
+        # stepping by hand, it changes on every frame: painted directly
+        self.box.set_cached(self.pace.live)
+        self._html = page
+        self._sizes = {}
+        self._placed = None
+        self._shape = self._shape_of(page, frame.sizes)
+        size = text.boundingRect()
+        laid_out = (size.width(), size.height())
+        # laid out unwrapped just now: a page of the same shape measured otherwise means the
+        # digits are not all alike after all (then sizes are measured page by page)
+        if width == -1.0 and self._shape_sizes.get((self._shape, -1.0), laid_out) != laid_out:
+            self._digits_alike = {key: False for key in self._digits_alike}
+            self._shape_sizes = {}
+            self._shape = page
+        self._sizes[width] = laid_out
+        return True
+
+    def _refit(self) -> None:
+        """The box in the corner it is in, at its new size (a text turn between corner turns)."""
+        if not self.corner:
+            self.reposition()
+            return
+        rect = self.plot.getViewBox().rect()
+        size = self.box.textItem.boundingRect()
+        m = MARGIN_PX
+        left = rect.left() + m if self.corner.endswith("left") else rect.right() - m - size.width()
+        top = rect.top() + m if self.corner.startswith("top") else rect.bottom() - m - size.height()
+        if (self.box.pos().x(), self.box.pos().y()) != (left, top):
+            self.box.setPos(left, top)
 
     def _trail_pixels(self, frame: Frame) -> np.ndarray:
         """A sample of every shown trail in plot pixels (n, 2); a racer's sample is computed
