@@ -380,6 +380,8 @@ class SurfaceCanvas(pg.GraphicsLayoutWidget):
     def _clicked(self, event) -> None:
         if event.button() != Qt.MouseButton.LeftButton or event.double():
             return
+        if self.legend.isVisible() and self.legend.sceneBoundingRect().contains(event.scenePos()):
+            return  # a click on the legend (its sample shows or hides a path) starts nothing
         point = self.data_point(event.scenePos())
         if point is not None and self.objective is not None:
             self.startRequested.emit(point)

@@ -770,22 +770,37 @@ TEXT_PERIOD_FRAMES = 6  # while racing, a label's text changes on every 6th fram
 
 class TextPace:
     """When label texts may change. Numbers that change on every frame of a race cannot be
-    read (and laying out every label's text every frame is most of an overlay's cost): while
-    a race plays, each label takes its new text on every TEXT_PERIOD_FRAMES-th frame only,
-    labels spread evenly over the frames by their serial (positions still follow every frame).
-    Paused, stepping or rewinding, every text is exact at once."""
+    read (and laying out and painting every label's text every frame is most of an overlay's
+    cost): while a race plays, a label takes a new text at most every TEXT_PERIOD_FRAMES-th
+    frame, and each frame has a budget of text changes (its share of the labels), so the
+    changes spread evenly over the frames instead of piling up on some (positions still
+    follow every frame). Paused, stepping or rewinding, every text is exact at once."""
 
     def __init__(self) -> None:
         self.live = False  # a race is playing
         self.tick = 0
+        self.budget = 1
+        self._spent = 0
 
-    def advance(self, live: bool) -> None:
-        """The start of a frame."""
+    def advance(self, live: bool, demand: int = 0) -> None:
+        """The start of a frame; ``demand``: the text changes that may come per period (the
+        number of labels, an expensive text counting for several)."""
         self.live = live
         self.tick += 1
+        self._spent = 0
+        self.budget = max(1, -(-demand // TEXT_PERIOD_FRAMES))
 
-    def due(self, serial: int) -> bool:
-        return not self.live or (self.tick + serial) % TEXT_PERIOD_FRAMES == 0
+    def may_change(self, last_tick: int, cost: int = 1) -> bool:
+        """Whether a text last changed at ``last_tick`` may change now (and take its share of
+        this frame's budget); an expensive text may always take a frame of its own."""
+        if not self.live:
+            return True
+        if self.tick - last_tick < TEXT_PERIOD_FRAMES:
+            return False
+        if self._spent and self._spent + cost > self.budget:
+            return False
+        self._spent += cost
+        return True
 
 
 def new_serial() -> int:
@@ -826,6 +841,7 @@ class Label:
         self._shown = False
         self._fresh = False  # the text changed since the last ``settle``
         self._pending: tuple | None = None  # a newer (text, colour, swatch) held back by the pace
+        self._changed_at = -TEXT_PERIOD_FRAMES  # the pace's tick of the last change of text
         self.serial = new_serial()  # unlike id(), never reused by a later label
         self.set_font(sizes)
 
@@ -858,7 +874,7 @@ class Label:
         key = (text, self.color, swatch)
         relayout = False
         if key != self._key:
-            if self._key and self._shown and not self.pace.due(self.serial):
+            if self._key and self._shown and not self.pace.may_change(self._changed_at):
                 self._pending = key  # shown soon: this label's next turn (see TextPace)
             else:
                 self._show_text(key)
@@ -890,10 +906,11 @@ class Label:
         self._text = text
         self._pending = None
         self._fresh = True
+        self._changed_at = self.pace.tick
 
     def catch_up(self) -> None:
         """Show a held-back text when it is this label's turn (or the race stopped)."""
-        if self._pending is not None and self.pace.due(self.serial):
+        if self._pending is not None and self.pace.may_change(self._changed_at):
             self._show_text(self._pending)
             self._relayout()
 
@@ -926,8 +943,18 @@ class Label:
         self.item.set_cached(self.pace.live or not self._fresh)
         self._fresh = False
 
-    def layout_key(self) -> tuple:
-        return (self.serial, self.want, self.anchor, self.size, self.priority, self._shown)
+    def layout_key(self, frame: Frame) -> tuple:
+        """What the label layout depends on, to half a pixel: a label that moved less than
+        that (a racer creeping along) is left where the last layout put it."""
+        want = self.want
+        spot = None
+        if want is not None and _isfinite(want[0]) and _isfinite(want[1]):
+            w, h = self.size
+            spot = (
+                round(2.0 * (want[0] / frame.pixel[0] - self.anchor[0] * w)),
+                round(2.0 * (want[1] / frame.pixel[1] + self.anchor[1] * h)),
+            )
+        return (self.serial, spot, self.size, self.priority, self._shown)
 
     def pixel_rect(
         self, frame: Frame, at: tuple[float, float] | None = None
@@ -1340,6 +1367,7 @@ class Overlay:
 
     name = ""
     title = ""
+    text_cost = 0  # text changes per period besides its labels' (see TextPace)
 
     def __init__(self, plot: pg.PlotItem, sizes: theme.Sizes = theme.NORMAL) -> None:
         self.plot = plot

@@ -113,10 +113,11 @@ class OverlayManager(QObject):
         active = [self.overlays[name] for name in self.enabled()]
         if not active:
             return
-        self.pace.advance(bool(getattr(self.controller, "playing", False)))
-        for overlay in active:
-            for label in overlay.labels():
-                label.catch_up()
+        waiting = [label for overlay in active for label in overlay.labels()]
+        demand = len(waiting) + sum(overlay.text_cost for overlay in active)
+        self.pace.advance(bool(getattr(self.controller, "playing", False)), demand)
+        for label in waiting:
+            label.catch_up()
         frame = self.build_frame()
         if frame is None or not frame.racers:
             for overlay in active:
@@ -129,12 +130,13 @@ class OverlayManager(QObject):
         rects = np.concatenate([r for r, _ in parts])
         weights = np.concatenate([w for _, w in parts])
         labels = [label for overlay in active for label in overlay.labels()]
-        # the layout is a function of these: when none changed, the labels are where they were
+        # the layout is a function of these (to half a pixel): when none changed, the labels
+        # are where they were
         key = (
             frame.geometry,
-            rects.tobytes(),
+            np.round(2.0 * rects).tobytes(),
             weights.tobytes(),
-            tuple(label.layout_key() for label in labels),
+            tuple(label.layout_key(frame) for label in labels),
         )
         if key != self._layout_key:
             layout_labels(labels, frame, (rects, weights))

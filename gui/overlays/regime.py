@@ -33,7 +33,6 @@ from gui.overlays.base import (
     RacerFrame,
     finite,
     fmt,
-    new_serial,
     sub,
 )
 
@@ -52,6 +51,7 @@ COLUMN_GAP_PX = 12  # between the eigenvalues and the detail in the local table
 class RegimeOverlay(Overlay):
     name = "regime"
     title = "Step-size regime (η vs η_opt, κ)"
+    text_cost = 4  # laying out and painting the box costs about as much as four labels
 
     def __init__(self, plot: pg.PlotItem, sizes: theme.Sizes = theme.NORMAL) -> None:
         super().__init__(plot, sizes)
@@ -70,7 +70,7 @@ class RegimeOverlay(Overlay):
         self._shape_sizes: dict[tuple[str, float], tuple[float, float]] = {}
         self._digits_alike: dict[int, bool] = {}  # font points -> digits all of one width
         self.corner = ""
-        self._serial = new_serial()
+        self._text_at = -TEXT_PERIOD_FRAMES  # the pace's tick of the last text turn
         self._held: tuple = ()  # the scene and view the box was last worked out for
         self._tab_px = 80.0  # the local table's tab stop (pixels)
         plot.getViewBox().sigResized.connect(self._resized)
@@ -88,8 +88,11 @@ class RegimeOverlay(Overlay):
             and self.box.isVisible()
         )
         self._held = scene
-        text_turn = not steady or self.pace.due(self._serial)
-        corner_turn = not steady or self.pace.due(self._serial + TEXT_PERIOD_FRAMES // 2)
+        tick = self.pace.tick
+        text_turn = not steady or self.pace.may_change(self._text_at, self.text_cost)
+        corner_turn = not steady or tick - self._text_at == TEXT_PERIOD_FRAMES // 2
+        if text_turn:
+            self._text_at = tick
         if not (text_turn or corner_turn):
             self.box.set_cached(True)
             return
@@ -471,7 +474,12 @@ class RegimeOverlay(Overlay):
         ]
         rows.append(f'<div style="white-space:pre-wrap">{"<br>".join(lines)}</div>')
         if frame.dim == 2 and any("κ(H)" in c[2] for c in cells):
-            rows.append("large κ ⇒ narrow valley ⇒ slow gradient descent")
+            # the definition once, not on every line (the lines change while racing: short
+            # lines with few formats are laid out and painted quickly)
+            rows.append(
+                "κ(H) = λ<sub>max</sub>/λ<sub>min</sub>: large κ ⇒ narrow valley ⇒ "
+                "slow gradient descent"
+            )
         return _join(rows)
 
     def _box_font(self, sizes: theme.Sizes) -> QFont:
@@ -506,7 +514,7 @@ def _local_row(dim: int, racer: RacerFrame) -> tuple[bytes, str, str] | None:
         text = f"λ = {lams}"
         kappa = an.condition_number
         detail = (
-            f"κ(H) = λ<sub>max</sub>/λ<sub>min</sub> = <b>{fmt(kappa)}</b>"
+            f"κ(H) = <b>{fmt(kappa)}</b>"
             if math.isfinite(kappa)
             else "not positive definite: κ undefined"
         )

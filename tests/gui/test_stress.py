@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pytest
 from PIL import Image
-from PySide6.QtCore import QPoint, Qt, QThread
+from PySide6.QtCore import QPoint, QPointF, Qt, QThread
 from PySide6.QtWidgets import QPushButton, QStyle, QStyleOptionSlider
 
 from engine.objective import Objective
@@ -44,13 +44,22 @@ def click_canvas(qtbot, win, point) -> None:
 
 
 def random_point(rng, win, margin: float = 0.08) -> tuple[float, ...]:
-    """A data point well inside the visible view (1-D scenes: inside the x range)."""
+    """A data point well inside the visible view (1-D scenes: inside the x range), not under
+    the legend (a click there shows or hides a path and starts nothing)."""
     view = win.canvas.view.viewRect()
-    x = rng.uniform(view.left() + margin * view.width(), view.right() - margin * view.width())
-    if win.race.objective is not None and win.race.objective.dim == 1:
-        return (float(x),)
-    y = rng.uniform(view.top() + margin * view.height(), view.bottom() - margin * view.height())
-    return (float(x), float(y))
+    legend = win.canvas.legend.sceneBoundingRect()
+    while True:
+        x = rng.uniform(view.left() + margin * view.width(), view.right() - margin * view.width())
+        if win.race.objective is not None and win.race.objective.dim == 1:
+            point, y = (float(x),), 0.0  # where click_canvas clicks in 1-D
+        else:
+            y = rng.uniform(
+                view.top() + margin * view.height(), view.bottom() - margin * view.height()
+            )
+            point = (float(x), float(y))
+        scene = win.canvas.view.mapViewToScene(QPointF(x, y))
+        if not (win.canvas.legend.isVisible() and legend.contains(scene)):
+            return point
 
 
 def wait_surface(qtbot, win, timeout: int = 10000) -> None:

@@ -1,0 +1,240 @@
+"""The cheap per-frame drawing paths: the batched tails and heads, peak-decimated loss tails,
+finished runs settled whole, label texts paced while racing, the legend's show/hide click."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pyqtgraph as pg
+import pytest
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QImage
+
+from engine.objectives import get_objective
+from engine.optimizers import make_optimizer
+from engine.run import Run
+from gui.history import SETTLE_BLOCK, RacerHistory
+from gui.loss_plot import peak_decimate
+from gui.overlays.base import TEXT_PERIOD_FRAMES, Label, TextPace
+from gui.polyline_batch import PolylineBatch, finite_runs
+from gui.theme import NORMAL
+
+RED, BLUE = (255, 0, 0), (0, 0, 255)
+
+
+# -- PolylineBatch ---------------------------------------------------------------------------------
+def test_finite_runs_break_the_line_at_nan_and_inf():
+    xs = np.array([0.0, 1, 2, np.nan, 4, 5, np.inf, 7])
+    ys = np.arange(8.0)
+    runs = [[(p.x(), p.y()) for p in poly] for poly in finite_runs(xs, ys)]
+    assert runs == [[(0, 0), (1, 1), (2, 2)], [(4, 4), (5, 5)], [(7, 7)]]
+    assert finite_runs(np.empty(0), np.empty(0)) == []
+
+
+@pytest.fixture
+def plot(qtbot):
+    widget = pg.PlotWidget(background="k")
+    qtbot.addWidget(widget)
+    widget.resize(200, 200)
+    widget.plotItem.hideAxis("left")
+    widget.plotItem.hideAxis("bottom")
+    widget.show()
+    qtbot.waitExposed(widget)
+    widget.plotItem.getViewBox().setRange(xRange=(0, 10), yRange=(0, 10), padding=0)
+    return widget
+
+
+def pixels(widget) -> np.ndarray:
+    image = widget.grab().toImage().convertToFormat(QImage.Format.Format_RGB888)
+    arr = np.frombuffer(image.constBits(), np.uint8)
+    return arr.reshape(image.height(), image.bytesPerLine())[:, : 3 * image.width()].reshape(
+        image.height(), image.width(), 3
+    )
+
+
+def count(px: np.ndarray, rgb: tuple[int, int, int]) -> int:
+    return int(np.all(np.abs(px.astype(int) - rgb) < 40, axis=2).sum())
+
+
+def at(widget, x: float, y: float) -> tuple[int, int]:
+    scene = widget.plotItem.getViewBox().mapViewToScene(QPointF(x, y))
+    p = widget.mapFromScene(scene)
+    return p.y(), p.x()
+
+
+def test_batch_paints_lines_and_heads_and_hides_lines(plot):
+    batch = PolylineBatch()
+    plot.addItem(batch, ignoreBounds=True)
+    batch.set_style("a", "#ff0000", 3.0)
+    batch.set_line("a", np.array([1.0, 9.0]), np.array([2.0, 2.0]))
+    batch.set_heads([5.0], [7.0], ["#0000ff"], size=12.0)
+    px = pixels(plot)
+    assert count(px, RED) > 3 * 150  # a 3 px line across most of the 200 px plot
+    row, col = at(plot, 5.0, 7.0)
+    assert count(px[row : row + 1, col : col + 1], BLUE) == 1  # the head's fill at its point
+    assert max(px[row, col + 6]) < 40  # its black ring, 6 px out
+    batch.set_line_visible("a", False)
+    assert count(pixels(plot), RED) == 0
+    assert batch.line_data("a")[0].tolist() == [1.0, 9.0]  # hidden, not forgotten
+
+
+def test_batch_bounding_rect_covers_the_points_and_the_pen(plot):
+    batch = PolylineBatch()
+    plot.addItem(batch, ignoreBounds=True)
+    assert batch.boundingRect().isEmpty()
+    batch.set_style(1, "#ff0000", 4.0, outline="#000000", outline_width=8.0)
+    batch.set_line(1, np.array([2.0, 3.0]), np.array([4.0, 6.0]))
+    rect = batch.boundingRect()
+    px = batch.pixelWidth()  # data units per pixel
+    # the 8 px outline reaches 4 px beyond the points: the rect pads that, and not much more
+    for pad in (2 - rect.left(), rect.right() - 3, 4 - rect.top(), rect.bottom() - 6):
+        assert 4 * px <= pad <= 8 * px
+
+
+def test_batch_width_scale_thickens_the_pens(plot):
+    batch = PolylineBatch()
+    plot.addItem(batch, ignoreBounds=True)
+    batch.set_style("a", "#ff0000", 2.0)
+    batch.set_line("a", np.array([1.0, 9.0]), np.array([5.0, 5.0]))
+    thin = count(pixels(plot), RED)
+    batch.set_width_scale(3.0)
+    thick = count(pixels(plot), RED)
+    assert 2.2 * thin < thick < 4 * thin
+
+
+def test_batch_without_antialiasing_draws_segments_like_the_polyline(plot):
+    batch = PolylineBatch(antialias=False)
+    plot.addItem(batch, ignoreBounds=True)
+    batch.set_style("a", "#ff0000", 3.0)
+    xs = np.linspace(1, 9, 50)
+    batch.set_line("a", xs, 5 + np.sin(xs))
+    assert batch._lines["a"].segments is not None
+    segments = count(pixels(plot), RED)
+    batch._lines["a"].segments = None  # the polyline path
+    batch.update()
+    assert abs(count(pixels(plot), RED) - segments) < 0.1 * segments
+
+
+# -- loss tails ------------------------------------------------------------------------------------
+def test_peak_decimate_keeps_every_columns_extremes_and_the_ends():
+    rng = np.random.default_rng(0)
+    ks = np.arange(300, 557, dtype=float)
+    ys = np.exp(-ks / 100) + 0.01 * rng.standard_normal(len(ks))
+    dk, dy = peak_decimate(ks, ys, per_px=9.7)
+    assert len(dk) < len(ks) / 3
+    assert (dk[0], dy[0]) == (ks[0], ys[0]) and (dk[-1], dy[-1]) == (ks[-1], ys[-1])
+    assert np.all(np.diff(dk) >= 0)
+    # every pixel column (9 iterations) shows the same lowest and highest loss as all points
+    for lo in range(301, 301 + 9 * 27, 9):
+        inside = (ks >= lo) & (ks < lo + 9)
+        shown = (dk >= lo) & (dk < lo + 9)
+        assert dy[shown].min() == ys[inside].min() and dy[shown].max() == ys[inside].max()
+    assert peak_decimate(ks, ys, per_px=1.5)[0] is ks  # about a point per pixel: all of them
+    ys[100] = np.nan
+    assert peak_decimate(ks, ys, per_px=9.7)[1] is ys  # gaps are drawn as they are
+
+
+# -- settled parts ---------------------------------------------------------------------------------
+def history_of(max_steps: int, lr: float = 0.01) -> tuple[RacerHistory, list]:
+    run = Run(get_objective("himmelblau"), make_optimizer("gd", lr=lr), (0.5, 0.5), max_steps)
+    records = [run.first, *run]
+    history = RacerHistory(2)
+    history.extend(tuple(records))
+    return history, records
+
+
+def test_a_finished_run_is_settled_whole_a_running_one_by_blocks():
+    history, records = history_of(max_steps=700, lr=1e-4)
+    assert records[-1].status_name() == "max_steps" and history.finished()
+    assert history.settled_until() == 700  # nothing of it changes any more
+    assert history.settled_until(upto=600) == 512  # rewound into it: by blocks
+    running, recs = history_of(max_steps=10_000, lr=1e-4)
+    running.truncate(650)
+    running.extend((replace(recs[651], status=np.zeros(1, np.int8)),))
+    assert not running.finished() and running.settled_until() == 2 * SETTLE_BLOCK
+
+
+def test_a_short_finished_run_keeps_its_dots_and_has_no_live_tail(window):
+    history, records = history_of(max_steps=2000)  # gd lr=0.01 converges in a few dozen steps
+    assert records[-1].status_name() == "converged" and len(records) < SETTLE_BLOCK
+    rid = window.racers_panel.racers[0].racer_id
+    window.race.pause()
+    window.race.histories = {rid: history}
+    window.race._dirty = True
+    window.race.draw_frame()
+    trail = window.canvas.trails[rid]
+    assert trail._symbols  # a dot on every iterate, drawn once in the settled part
+    assert len(window.canvas.tails.line_data(rid)[0]) == 1  # the live tail: the last point
+    xs, ys = trail.data()  # the whole path (thinned to screen pixels), start to end
+    assert (xs[0], ys[0]) == tuple(records[0].x[0]) and (xs[-1], ys[-1]) == tuple(records[-1].x[0])
+
+
+# -- label texts while racing ------------------------------------------------------------------
+def test_text_pace_spreads_changes_and_is_exact_when_not_racing():
+    pace = TextPace()
+    assert all(pace.may_change(pace.tick) for _ in range(5))  # paused: always
+    last = dict.fromkeys(range(24), -TEXT_PERIOD_FRAMES)
+    changes: list[int] = []
+    for _ in range(60):
+        pace.advance(live=True, demand=24)
+        now = [k for k in last if pace.may_change(last[k])]
+        for k in now:
+            last[k] = pace.tick
+        changes.append(len(now))
+    assert max(changes) <= 4  # 24 labels over 6 frames: 4 per frame, not 24 every 6th
+    assert sum(changes[-30:]) >= 24 * 30 / TEXT_PERIOD_FRAMES - 4  # and each about every 6th
+
+
+def test_a_held_label_text_follows_on_its_turn_and_at_once_when_paused(qtbot):
+    pace = TextPace()
+    label = Label(NORMAL, pace=pace)
+    pace.advance(live=True)
+    label.set("λ₁ = 1.00", (0.0, 0.0))
+    assert label.text == "λ₁ = 1.00"  # a new label shows its text at once
+    pace.advance(live=True)
+    label.set("λ₁ = 1.01", (0.1, 0.0))
+    assert label.text == "λ₁ = 1.00" and label.want == (0.1, 0.0)  # the text waits, not the spot
+    for _ in range(TEXT_PERIOD_FRAMES - 2):
+        pace.advance(live=True)
+        label.catch_up()
+    assert label.text == "λ₁ = 1.00"
+    pace.advance(live=True)
+    label.catch_up()
+    assert label.text == "λ₁ = 1.01"
+    label.set("λ₁ = 1.02", (0.2, 0.0))
+    pace.advance(live=False)  # the race paused: exact at once
+    label.catch_up()
+    assert label.text == "λ₁ = 1.02"
+
+
+def test_turning_a_label_about_its_point_moves_the_whole_box(qtbot):
+    label = Label(NORMAL, anchor=(0.0, 0.5))
+    label.set("−∇E", (0.0, 0.0))
+    w, h = label.size
+    before = label.item.mapToScene(label.item.rect()).boundingRect()
+    label.set("−∇E", (0.0, 0.0), anchor=(1.0, 0.5))
+    after = label.item.mapToScene(label.item.rect()).boundingRect()
+    assert after.left() == pytest.approx(before.left() - w)
+    assert after.top() == pytest.approx(before.top()) and after.height() == pytest.approx(h)
+
+
+# -- the legend ------------------------------------------------------------------------------------
+def test_clicking_a_legend_sample_hides_that_path_and_starts_nothing(qtbot, window):
+    window.race.start_at((0.5, 0.5))
+    ids = [r.racer_id for r in window.racers_panel.racers if r.enabled]
+    qtbot.waitUntil(lambda: all(window.race.histories[r].count > 3 for r in ids), timeout=5000)
+    window.race.pause()
+    qtbot.waitUntil(lambda: not window.race.playing, timeout=2000)
+    canvas = window.canvas
+    sample = canvas.legend.items[0][0]
+    rid = next(r for r, t in canvas.trails.items() if t.line is sample.item)
+    heads = len(canvas.tails.heads())
+    where = canvas.mapFromScene(sample.mapToScene(sample.boundingRect().center()))
+    qtbot.mouseClick(canvas.viewport(), Qt.MouseButton.LeftButton, pos=where)
+    trail = canvas.trails[rid]
+    assert not trail.visible and not trail.settled.isVisible()
+    assert len(canvas.tails.heads()) == heads - 1
+    assert window.race.start == (0.5, 0.5)  # the click did not start a race there
+    qtbot.mouseClick(canvas.viewport(), Qt.MouseButton.LeftButton, pos=where)
+    assert trail.visible and len(canvas.tails.heads()) == heads
