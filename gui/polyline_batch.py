@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QPainter, QPen, QPolygonF
+from PySide6.QtGui import QColor, QPainter, QPen, QPolygonF, QTransform
 
 try:  # pyqtgraph's helper behind its segmentedLineMode (not part of its documented API)
     from pyqtgraph.graphicsItems.PlotCurveItem import arrayToLineSegments
@@ -216,6 +216,7 @@ class PolylineBatch(pg.GraphicsObject):
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, self.antialias)
         painter.setBrush(Qt.BrushStyle.NoBrush)
         k = self.width_scale
+        dots = []
         for line in self._lines.values():
             if not line.visible or not line.polygons:
                 continue
@@ -230,22 +231,44 @@ class PolylineBatch(pg.GraphicsObject):
                 for polygon in line.polygons:
                     painter.drawPolyline(polygon)
             if line.dots and style.dot_ring is not None and style.dot_fill is not None:
+                dots.append((line, style))
+        # dots and heads are pixel-sized: drawn in device coordinates (round points of a wide
+        # pen under the view's y-flipped transform are not reliably drawn)
+        transform = painter.transform()
+        painter.resetTransform()
+        try:
+            for line, style in dots:
+                points = _device_points(transform, line.xs, line.ys)
                 for pen in (style.dot_ring, style.dot_fill):
                     painter.setPen(_scaled(pen, k))
-                    for polygon in line.polygons:
-                        painter.drawPoints(polygon)
-        if self._heads is not None:
-            xs, ys, colors = self._heads
-            # a dot of diameter ``size`` with a ring of ``ring`` pixels centred on its edge
-            ring = _pen("#000000", (self._head_size + self._head_ring) * k)
-            for x, y, color in zip(xs, ys, colors, strict=True):
-                if not (np.isfinite(x) and np.isfinite(y)):
-                    continue
-                point = QPointF(float(x), float(y))
-                painter.setPen(ring)
-                painter.drawPoint(point)
-                painter.setPen(_pen(color, max(self._head_size - self._head_ring, 1.0) * k))
-                painter.drawPoint(point)
+                    painter.drawPoints(points)
+            self._paint_heads(painter, transform, k)
+        finally:
+            painter.setTransform(transform)
+
+    def _paint_heads(self, painter: QPainter, transform: QTransform, k: float) -> None:
+        """Filled circles of diameter ``size`` with a black ring of ``ring`` pixels centred on
+        their edge (as pyqtgraph's "o" symbol with a pen)."""
+        if self._heads is None:
+            return
+        xs, ys, colors = self._heads
+        painter.setPen(_pen("#000000", self._head_ring * k))
+        radius = 0.5 * self._head_size * k
+        for x, y, color in zip(xs.tolist(), ys.tolist(), colors, strict=True):
+            if not (np.isfinite(x) and np.isfinite(y)):
+                continue
+            painter.setBrush(color)
+            painter.drawEllipse(transform.map(QPointF(x, y)), radius, radius)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+
+
+def _device_points(transform: QTransform, xs: np.ndarray, ys: np.ndarray) -> QPolygonF:
+    """The finite points (xs, ys) mapped by an affine transform, as one polygon."""
+    ok = np.isfinite(xs) & np.isfinite(ys)
+    xs, ys = xs[ok], ys[ok]
+    dx = transform.m11() * xs + transform.m21() * ys + transform.dx()
+    dy = transform.m12() * xs + transform.m22() * ys + transform.dy()
+    return pg.functions.arrayToQPolygonF(dx, dy)
 
 
 def _data_box(xs: np.ndarray, ys: np.ndarray) -> tuple[float, float, float, float] | None:

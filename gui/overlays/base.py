@@ -379,6 +379,7 @@ class Layer(QGraphicsObject):
         self.plot = plot
         self.shapes: list[Shape] = []
         self._bounds = QRectF()
+        self.pixel: tuple[float, float] | None = None  # data units per screen pixel (x, y)
         self.setZValue(z)
         plot.addItem(self, ignoreBounds=True)
 
@@ -421,6 +422,8 @@ class Layer(QGraphicsObject):
 
 
 CACHE_MAX_PX = 250_000  # shapes larger on screen are painted directly every frame
+STILL_PX = 0.25  # a shape that moved less than this on screen is not drawn again
+STILL_DEGREES = 0.5  # an arrow head turned less than this is not drawn again (≈ 0.15 px)
 
 
 class Shape:
@@ -444,6 +447,17 @@ class Shape:
         self._version += 1
         self._cache = None
         self.layer.update()
+
+    def _still(self, old: np.ndarray, new: np.ndarray) -> bool:
+        """Whether points (n, 2) moved less than STILL_PX on screen since they were drawn: a
+        racer creeping along moves its arrows by hundredths of a pixel per frame, and drawing
+        them again would show the same pixels (the shape keeps its drawn geometry)."""
+        pixel = self.layer.pixel
+        if pixel is None or old.shape != new.shape or not self.visible:
+            return False
+        with np.errstate(invalid="ignore"):
+            moved = np.abs(new - old) / pixel
+        return bool(np.all(moved < STILL_PX))  # NaN (a break in a line): drawn again
 
     def show(self) -> None:
         if not self.visible:
@@ -528,6 +542,7 @@ class Curve(Shape):
         self._fill_path: QPainterPath | None = None
         self._xs = np.empty(0)
         self._ys = np.empty(0)
+        self._connect: np.ndarray | None = None
 
     def setPen(self, pen: Any) -> None:
         self.pen = pg.mkPen(pen)
@@ -544,15 +559,30 @@ class Curve(Shape):
             self.changed()
 
     def setData(self, xs: Any, ys: Any, connect: np.ndarray | None = None) -> None:
-        self._xs = np.asarray(xs, float)
-        self._ys = np.asarray(ys, float)
+        xs, ys = np.asarray(xs, float), np.asarray(ys, float)
+        if self._unmoved(xs, ys, connect):
+            return
+        self._xs, self._ys = xs, ys
+        self._connect = None if connect is None else np.array(connect, bool)
         self.path = _path(self._xs, self._ys, connect) if len(self._xs) else None
         self._fill_path = None
         self.changed()
 
+    def _unmoved(self, xs: np.ndarray, ys: np.ndarray, connect: np.ndarray | None) -> bool:
+        if self.path is None or xs.shape != self._xs.shape or ys.shape != xs.shape:
+            return False
+        if (connect is None) != (self._connect is None) or (
+            connect is not None and not np.array_equal(connect, self._connect)
+        ):
+            return False
+        return self._still(np.stack([self._xs, self._ys], 1), np.stack([xs, ys], 1))
+
     def set_segment(self, p0: Sequence[float], p1: Sequence[float]) -> None:
         """A single segment (the cheap way for arrows and axes)."""
         x0, y0, x1, y1 = float(p0[0]), float(p0[1]), float(p1[0]), float(p1[1])
+        if self._unmoved(np.array((x0, x1)), np.array((y0, y1)), None):
+            return
+        self._connect = None
         self._xs = np.array((x0, x1))
         self._ys = np.array((y0, y1))
         path = QPainterPath()
@@ -614,6 +644,13 @@ class Head(Shape):
     def set(self, tip: Sequence[float], head_len: float, angle: float) -> None:
         """Tip at ``tip``; ``angle`` in degrees as pyqtgraph's ArrowItem (0 points left,
         clockwise on screen)."""
+        if (
+            self._shape
+            and self._shape[0] == head_len
+            and abs(self._shape[1] - angle) < STILL_DEGREES
+            and self._still(np.array([self.tip]), np.array([[float(tip[0]), float(tip[1])]]))
+        ):
+            return  # turned and moved less than a quarter pixel: the same pixels
         shape = (head_len, angle)
         if shape != self._shape:
             self._shape = shape
@@ -1377,6 +1414,7 @@ class Overlay:
         self._scene: tuple = ()
         self._memo: dict[Any, tuple] = {}
         self.pace = TextPace()  # the manager shares one among its overlays
+        self._pixel: tuple[float, float] | None = None  # the current frame's, for new layers
 
     def update(self, frame: Frame) -> None:
         """Draw this frame; racers that are gone (or have nothing to show) lose their items."""
@@ -1385,6 +1423,9 @@ class Overlay:
         if scene != self._scene:  # another surface (maybe another dimension): start afresh
             self.clear()
             self._scene = scene
+        self._pixel = frame.pixel
+        for layer in self.layers.values():
+            layer.pixel = frame.pixel
         drawn = set(self.draw(frame))
         for key in list(self.groups):
             if key not in drawn:
@@ -1421,6 +1462,7 @@ class Overlay:
         found = self.layers.get(z)
         if found is None:
             found = self.layers[z] = Layer(self.plot, z)
+            found.pixel = self._pixel
         return found
 
     def group(self, key: Any, build: Callable[[Group], None]) -> Group:
