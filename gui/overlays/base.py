@@ -423,6 +423,7 @@ class Layer(QGraphicsObject):
 
 CACHE_MAX_PX = 250_000  # shapes larger on screen are painted directly every frame
 STILL_PX = 0.25  # a shape that moved less than this on screen is not drawn again
+STILL_MAX_POINTS = 64  # longer lines (model curves, level sets) are drawn again when set
 STILL_DEGREES = 0.5  # an arrow head turned less than this is not drawn again (≈ 0.15 px)
 
 
@@ -448,16 +449,19 @@ class Shape:
         self._cache = None
         self.layer.update()
 
-    def _still(self, old: np.ndarray, new: np.ndarray) -> bool:
-        """Whether points (n, 2) moved less than STILL_PX on screen since they were drawn: a
-        racer creeping along moves its arrows by hundredths of a pixel per frame, and drawing
-        them again would show the same pixels (the shape keeps its drawn geometry)."""
+    def _still(self, old_xs: Sequence[float], old_ys: Sequence[float], xs, ys) -> bool:
+        """Whether points moved less than STILL_PX on screen since they were drawn: a racer
+        creeping along moves its arrows by hundredths of a pixel per frame, and drawing them
+        again would show the same pixels (the shape keeps its drawn geometry). Plain floats:
+        shapes have a handful of points, and this runs for every shape on every frame."""
         pixel = self.layer.pixel
-        if pixel is None or old.shape != new.shape or not self.visible:
+        if pixel is None or not self.visible or len(xs) != len(old_xs) or len(ys) != len(xs):
             return False
-        with np.errstate(invalid="ignore"):
-            moved = np.abs(new - old) / pixel
-        return bool(np.all(moved < STILL_PX))  # NaN (a break in a line): drawn again
+        tx, ty = STILL_PX * pixel[0], STILL_PX * pixel[1]
+        # a NaN (a break in a line) compares False: drawn again
+        return all(abs(a - b) < tx for a, b in zip(xs, old_xs)) and all(
+            abs(a - b) < ty for a, b in zip(ys, old_ys)
+        )
 
     def show(self) -> None:
         if not self.visible:
@@ -560,7 +564,7 @@ class Curve(Shape):
 
     def setData(self, xs: Any, ys: Any, connect: np.ndarray | None = None) -> None:
         xs, ys = np.asarray(xs, float), np.asarray(ys, float)
-        if self._unmoved(xs, ys, connect):
+        if len(xs) <= STILL_MAX_POINTS and self._unmoved(xs.tolist(), ys.tolist(), connect):
             return
         self._xs, self._ys = xs, ys
         self._connect = None if connect is None else np.array(connect, bool)
@@ -568,19 +572,19 @@ class Curve(Shape):
         self._fill_path = None
         self.changed()
 
-    def _unmoved(self, xs: np.ndarray, ys: np.ndarray, connect: np.ndarray | None) -> bool:
-        if self.path is None or xs.shape != self._xs.shape or ys.shape != xs.shape:
+    def _unmoved(self, xs: list[float], ys: list[float], connect: np.ndarray | None) -> bool:
+        if self.path is None or len(xs) != len(self._xs):
             return False
         if (connect is None) != (self._connect is None) or (
             connect is not None and not np.array_equal(connect, self._connect)
         ):
             return False
-        return self._still(np.stack([self._xs, self._ys], 1), np.stack([xs, ys], 1))
+        return self._still(self._xs.tolist(), self._ys.tolist(), xs, ys)
 
     def set_segment(self, p0: Sequence[float], p1: Sequence[float]) -> None:
         """A single segment (the cheap way for arrows and axes)."""
         x0, y0, x1, y1 = float(p0[0]), float(p0[1]), float(p1[0]), float(p1[1])
-        if self._unmoved(np.array((x0, x1)), np.array((y0, y1)), None):
+        if self._unmoved([x0, x1], [y0, y1], None):
             return
         self._connect = None
         self._xs = np.array((x0, x1))
@@ -648,7 +652,7 @@ class Head(Shape):
             self._shape
             and self._shape[0] == head_len
             and abs(self._shape[1] - angle) < STILL_DEGREES
-            and self._still(np.array([self.tip]), np.array([[float(tip[0]), float(tip[1])]]))
+            and self._still(self.tip[:1], self.tip[1:], [float(tip[0])], [float(tip[1])])
         ):
             return  # turned and moved less than a quarter pixel: the same pixels
         shape = (head_len, angle)
