@@ -253,7 +253,7 @@ class PolylineBatch(pg.GraphicsObject):
             return
         xs, ys, colors = self._heads
         painter.setPen(_pen("#000000", self._head_ring * k))
-        radius = 0.5 * self._head_size * k
+        radius = 0.5 * self._head_size  # geometry: an export's pixel ratio scales it already
         for x, y, color in zip(xs.tolist(), ys.tolist(), colors, strict=True):
             if not (np.isfinite(x) and np.isfinite(y)):
                 continue

@@ -117,6 +117,30 @@ def test_batch_without_antialiasing_draws_segments_like_the_polyline(plot):
     assert abs(count(pixels(plot), RED) - segments) < 0.1 * segments
 
 
+def test_a_2x_export_draws_lines_and_heads_twice_as_wide(plot):
+    from gui.export_png import render_widget
+
+    batch = PolylineBatch()
+    plot.addItem(batch, ignoreBounds=True)
+    batch.set_style("a", "#ff0000", 3.0)
+    batch.set_line("a", np.array([1.0, 9.0]), np.array([2.0, 2.0]))
+    batch.set_heads([5.0], [7.0], ["#0000ff"], size=12.0)
+
+    def extents(scale: float) -> tuple[int, int]:
+        image = render_widget(plot, scale).convertToFormat(QImage.Format.Format_RGB888)
+        bits = np.frombuffer(image.constBits(), np.uint8)
+        px = bits.reshape(image.height(), image.bytesPerLine())[:, : 3 * image.width()]
+        px = px.reshape(image.height(), image.width(), 3).copy()
+        blue = np.all(np.abs(px.astype(int) - BLUE) < 40, axis=2)
+        red_rows = np.any(np.all(np.abs(px.astype(int) - RED) < 40, axis=2), axis=1)
+        return int(np.any(blue, axis=0).sum()), int(red_rows.sum())
+
+    (head_1, line_1), (head_2, line_2) = extents(1), extents(2)
+    assert 1.8 * head_1 <= head_2 <= 2.2 * head_1  # the head's fill, across
+    assert 1.6 * line_1 <= line_2 <= 2.4 * line_1  # the line's width
+    assert batch.width_scale == 1
+
+
 # -- loss tails ------------------------------------------------------------------------------------
 def test_peak_decimate_keeps_every_columns_extremes_and_the_ends():
     rng = np.random.default_rng(0)
