@@ -112,6 +112,7 @@ class SurfaceCanvas(pg.GraphicsLayoutWidget):
 
     startRequested = Signal(object)  # tuple of floats: the clicked data coordinate
     cursorMoved = Signal(object)  # tuple of floats or None when the cursor leaves
+    pathShown = Signal(int, bool)  # racer id, shown: its legend entry was clicked
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -359,10 +360,16 @@ class SurfaceCanvas(pg.GraphicsLayoutWidget):
             part.setCacheMode(cache)
 
     def _legend_clicked(self, item: pg.PlotDataItem) -> None:
-        for trail in self.trails.values():
+        for rid, trail in self.trails.items():
             if trail.line is item:
                 trail.set_visible(item.isVisible())
-        self.draw_heads()
+                self.draw_heads()
+                self.pathShown.emit(rid, trail.visible)
+
+    def path_shown(self, racer_id: int) -> bool:
+        """Whether a racer's path is shown (its legend entry can hide it)."""
+        trail = self.trails.get(racer_id)
+        return trail is None or trail.visible
 
     # -- input -----------------------------------------------------------------------------------
     def data_point(self, scene_pos: QPointF) -> tuple[float, ...] | None:

@@ -65,6 +65,7 @@ class OverlayManager(QObject):
         self._enabled: dict[str, bool] = dict.fromkeys(self.overlays, False)
         self._layout_key: tuple = ()
         controller.frameDrawn.connect(self.refresh)
+        canvas.pathShown.connect(self._path_shown)
         canvas.plot.getViewBox().sigRangeChanged.connect(self._view_changed)
         canvas.plot.getViewBox().sigResized.connect(self._view_changed)
 
@@ -144,6 +145,10 @@ class OverlayManager(QObject):
         for label in labels:
             label.settle()
 
+    @Slot(int, bool)
+    def _path_shown(self, _racer_id: int, _shown: bool) -> None:
+        self.refresh()
+
     def _view_changed(self, *_: object) -> None:
         if self.enabled():
             self.refresh()
@@ -165,6 +170,8 @@ class OverlayManager(QObject):
         for rid, history in list(ctl.histories.items()):
             config = configs.get(rid)
             if config is None or not config.enabled or history.count == 0:
+                continue
+            if not self.canvas.path_shown(rid):  # hidden from the legend: its overlays too
                 continue
             record = ctl.shown_record(rid)
             if record is None:

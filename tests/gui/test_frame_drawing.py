@@ -261,5 +261,7 @@ def test_clicking_a_legend_sample_hides_that_path_and_starts_nothing(qtbot, wind
     assert not trail.visible and not trail.settled.isVisible()
     assert len(canvas.tails.heads()) == heads - 1
     assert window.race.start == (0.5, 0.5)  # the click did not start a race there
+    assert window.overlays.build_frame() is not None
+    assert rid not in {r.racer_id for r in window.overlays.build_frame().racers}  # nor overlays
     qtbot.mouseClick(canvas.viewport(), Qt.MouseButton.LeftButton, pos=where)
     assert trail.visible and len(canvas.tails.heads()) == heads
