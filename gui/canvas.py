@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtWidgets import QGraphicsItem
 
 from engine.objective import Objective
@@ -18,6 +18,8 @@ from gui import theme
 from gui.history import SETTLE_BLOCK
 from gui.polyline_batch import PolylineBatch
 from gui.surface import SurfaceData
+
+HOLD_PAINT_MS = 250  # a surface switch shows nothing half-done for at most this long
 
 # known stationary points: ★ minimum, ▲ maximum, ✕ saddle, ◆ degenerate
 STATIONARY_SYMBOLS = {"minimum": "star", "maximum": "t1", "saddle": "x", "degenerate": "d"}
@@ -179,6 +181,10 @@ class SurfaceCanvas(pg.GraphicsLayoutWidget):
         )
         self.scene().sigMouseClicked.connect(self._clicked)
         self.scene().sigMouseMoved.connect(self._moved)
+        self._hold = QTimer(self)
+        self._hold.setSingleShot(True)
+        self._hold.setInterval(HOLD_PAINT_MS)
+        self._hold.timeout.connect(self._release_painting)
 
     # -- surface ---------------------------------------------------------------------------------
     @property
@@ -207,9 +213,26 @@ class SurfaceCanvas(pg.GraphicsLayoutWidget):
         self.view.setAspectLocked(False)
         if not one_d:
             self.view.setRange(xRange=view[0], yRange=view[1], padding=0)
+        self._hold_painting()
+
+    def _hold_painting(self) -> None:
+        """Until the new surface arrives (show_surface), keep showing the old picture: new axes
+        and markers over the old heatmap are no use to anyone, and painting them while the
+        worker computes the surface slows it down (both want the interpreter). Released after
+        HOLD_PAINT_MS whatever happens (a failed computation must not freeze the canvas)."""
+        if self.isVisible():
+            self.viewport().setUpdatesEnabled(False)
+            self._hold.start()
+
+    def _release_painting(self) -> None:
+        self._hold.stop()
+        if not self.viewport().updatesEnabled():
+            self.viewport().setUpdatesEnabled(True)
+            self.viewport().update()
 
     def show_surface(self, surface: SurfaceData) -> None:
         self.surface = surface
+        self._release_painting()
         if self.dim == 1:
             for item in self.contours:
                 item.setData([], [])

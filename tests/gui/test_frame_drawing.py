@@ -265,3 +265,21 @@ def test_clicking_a_legend_sample_hides_that_path_and_starts_nothing(qtbot, wind
     assert rid not in {r.racer_id for r in window.overlays.build_frame().racers}  # nor overlays
     qtbot.mouseClick(canvas.viewport(), Qt.MouseButton.LeftButton, pos=where)
     assert trail.visible and len(canvas.tails.heads()) == heads
+
+
+# -- surface switch --------------------------------------------------------------------------------
+def test_a_surface_switch_holds_the_old_picture_until_the_new_surface(qtbot, window):
+    from engine.scenario import ObjectiveSpec
+    from gui.canvas import HOLD_PAINT_MS
+
+    canvas = window.canvas
+    window.scenes.request_objective(ObjectiveSpec("builtin", "rosenbrock"))
+    target = window.race.surface_generation
+    assert not canvas.viewport().updatesEnabled()  # new axes over the old heatmap: not shown
+    qtbot.waitUntil(lambda: canvas.surface.generation == target, timeout=5000)
+    assert canvas.viewport().updatesEnabled()
+    # no surface coming (a failed computation): painting resumes after HOLD_PAINT_MS anyway
+    canvas.set_objective(get_objective("booth"), ((-10, 10), (-10, 10)))
+    assert not canvas.viewport().updatesEnabled()
+    qtbot.wait(HOLD_PAINT_MS + 100)
+    assert canvas.viewport().updatesEnabled()
