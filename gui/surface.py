@@ -70,8 +70,11 @@ def compute_surface(
     z_min = float(np.min(z[finite]))
     z_max = float(np.max(z[finite]))
     spread = z_max - z_min
-    # compress a huge dynamic range (Rosenbrock spans ~5 decades) so the valley stays visible
-    log_scale = bool(objective.log_scale or spread > 1e3 * max(1e-12, _iqr(z[finite])))
+    # compress a huge dynamic range (Rosenbrock spans ~5 decades) so the valley stays visible;
+    # the spread of the values from a quarter of the samples (a 1000x margin: the same answer)
+    quarter = z[::2, ::2][finite[::2, ::2]]
+    typical = _iqr(quarter if quarter.size >= 16 else z[finite])
+    log_scale = bool(objective.log_scale or spread > 1e3 * max(1e-12, typical))
     offset = max(spread * 1e-5, 1e-12)
     with np.errstate(all="ignore"):
         display = np.log10(z - z_min + offset) if log_scale else z.copy()
