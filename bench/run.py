@@ -135,6 +135,7 @@ def gui_rows() -> list[Row]:
 
 def click_latency(app, clicks: int = 20) -> list[float]:
     """From a click's start request to the frame that shows every racer's first step."""
+    from bench.frame import settle_startup
     from gui.main_window import MainWindow
 
     win = MainWindow()
@@ -142,6 +143,7 @@ def click_latency(app, clicks: int = 20) -> list[float]:
     win.show()
     while win.canvas.surface is None:
         app.processEvents()
+    settle_startup(app, win)
     samples = []
     rng = np.random.default_rng(1)
     for _ in range(clicks):
