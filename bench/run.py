@@ -78,6 +78,11 @@ def launch_to_paint(command: list[str], runs: int = 5) -> float:
     return statistics.median(samples)
 
 
+def _span(values: list[int]) -> str:
+    lo, hi = min(values), max(values)
+    return str(lo) if lo == hi else f"{lo}–{hi}"
+
+
 # -- in-process GUI figures ------------------------------------------------------------------------
 def gui_rows() -> list[Row]:
     from PySide6.QtWidgets import QApplication
@@ -90,7 +95,7 @@ def gui_rows() -> list[Row]:
     med, p95, p99 = frame.percentiles(times)
     rows.append(
         row(
-            f"frame, 8 racers, all overlays, {min(trails)}–{max(trails)}-pt trails: median",
+            f"frame, 8 racers, all overlays, {_span(trails)}-pt trails: median",
             med,
             "{:.2f} ms",
         )
