@@ -92,6 +92,8 @@ class Bench:
         win.show()
         self._settle(lambda: win.canvas.surface is not None)
         self.racers = [make_racer(n, color_for(n, i), **p) for i, (n, p) in enumerate(chosen)]
+        self.clock = 0.0
+        win.overlays.pace.clock = lambda: self.clock
         win.racers_panel.set_racers(self.racers)
         self._settle(lambda: True)
         win.race.pause()
@@ -142,6 +144,7 @@ class Bench:
         # advancing: the frames of a running race (whose records are fed by hand here), so
         # label texts follow at 10 Hz as they do while racing; static: a paused race
         race.playing = advancing
+        self.clock += 1 / 60  # the overlays pace label texts by time: frames at 60 Hz
         if advancing:
             self.advance()
         t0, c0 = time.perf_counter(), time.thread_time()

@@ -27,7 +27,7 @@ STATIONARY_SYMBOLS = {"minimum": "star", "maximum": "t1", "saddle": "x", "degene
 
 class Trail:
     """One racer's path: a cached settled part (its own item) and a live tail, which is a line
-    of the canvas's shared :class:`PolylineBatch` (one item paints every racer's tail and head).
+    of the canvas's shared :class:`PolylineBatch` (one item paints every racer's tail).
 
     Only the tail (at most a few hundred points) is re-rendered each frame; the settled part is
     re-rendered when it grows by a block, so frame time stays flat however long the run.
@@ -168,10 +168,14 @@ class SurfaceCanvas(pg.GraphicsLayoutWidget):
         self.plot.addItem(self.start_marker)
         self.start_marker.sigPositionChangeFinished.connect(self._marker_dropped)
         self.trails: dict[int, Trail] = {}
-        # every racer's live tail and head: one item, one paint (above the settled parts)
+        # every racer's live tail: one item, one paint (above the settled parts); the heads in
+        # another above the overlays' arrows and event markers (gui.overlays.style's z order)
         self.tails = PolylineBatch()
         self.tails.setZValue(21)
         self.plot.addItem(self.tails, ignoreBounds=True)
+        self.head_dots = PolylineBatch()
+        self.head_dots.setZValue(22)
+        self.plot.addItem(self.head_dots, ignoreBounds=True)
         self.titles: dict[int, str] = {}
         self.statuses: dict[int, str] = {}
         self.objective: Objective | None = None
@@ -309,9 +313,9 @@ class SurfaceCanvas(pg.GraphicsLayoutWidget):
         return points[:, 0], points[:, 1]
 
     def draw_heads(self) -> None:
-        """All racers' current positions, painted by the tails item above every line."""
+        """All racers' current positions, one item above every line and arrow."""
         heads = [(t.head, t.color) for t in self.trails.values() if t.head and t.visible]
-        self.tails.set_heads(
+        self.head_dots.set_heads(
             [h[0] for h, _ in heads],
             [h[1] for h, _ in heads],
             [c for _, c in heads],
@@ -329,7 +333,7 @@ class SurfaceCanvas(pg.GraphicsLayoutWidget):
     def clear_trails(self) -> None:
         for trail in self.trails.values():
             trail.clear()
-        self.tails.set_heads([], [], [])
+        self.head_dots.set_heads([], [], [])
 
     def set_start(self, point: tuple[float, ...] | None) -> None:
         if point is None:

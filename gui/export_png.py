@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pyqtgraph as pg
+from pyqtgraph.graphicsItems.LegendItem import ItemSample
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QPoint
 from PySide6.QtGui import QColor, QImage, QPainter, QPen, QRegion
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsView, QWidget
@@ -133,6 +134,8 @@ def _thicken(item: object, factor: float, restore: list) -> None:
         if new_pen is not None:
             restore.append((item, "opts", item.opts["pen"]))
             item.opts["pen"] = new_pen
+    elif isinstance(item, ItemSample) and item.item.scene() is None:
+        _thicken(item.item, factor, restore)  # a legend entry's own item, not in the scene
     elif isinstance(item, PolylineBatch):
         restore.append((item, "batch", item.width_scale))
         item.set_width_scale(item.width_scale * factor)

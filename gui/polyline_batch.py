@@ -111,7 +111,7 @@ class PolylineBatch(pg.GraphicsObject):
             self._lines[key] = _Line(style, empty, empty, [], None, False, None)
         else:
             line.style = style
-            self.update()
+            self._changed()  # the pen padding of the bounding rect may change too
 
     def set_line(self, key: object, xs: np.ndarray, ys: np.ndarray, dots: bool = False) -> None:
         """Replace ``key``'s points (its style must have been set)."""

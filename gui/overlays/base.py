@@ -23,6 +23,7 @@ from __future__ import annotations
 import html
 import itertools
 import math
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -806,37 +807,49 @@ class LabelBox(QGraphicsRectItem):
 
 
 _SERIALS = itertools.count()
-TEXT_PERIOD_FRAMES = 6  # while racing, a label's text changes on every 6th frame (10 Hz at 60)
+TEXT_PERIOD_S = 0.1  # while racing, a label's text changes at most 10 times a second
 
 
 class TextPace:
     """When label texts may change. Numbers that change on every frame of a race cannot be
     read (and laying out and painting every label's text every frame is most of an overlay's
-    cost): while a race plays, a label takes a new text at most every TEXT_PERIOD_FRAMES-th
-    frame, and each frame has a budget of text changes (its share of the labels), so the
-    changes spread evenly over the frames instead of piling up on some (positions still
-    follow every frame). Paused, stepping or rewinding, every text is exact at once."""
+    cost): while a race plays, a label takes a new text at most every TEXT_PERIOD_S, and each
+    frame has a budget of text changes (its share of the labels over a period), so the changes
+    spread evenly over the frames instead of piling up on some (positions still follow every
+    frame). A slow race (a frame every 0.1 s or slower) gets every text at once; so do the first
+    frame of a new race and every frame of a paused, stepped or rewound one."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.perf_counter) -> None:
+        self.clock = clock
         self.live = False  # a race is playing
-        self.tick = 0
+        self.now = clock()
         self.budget = 1
         self._spent = 0
+        self._exact_once = False
+
+    def exact_next_frame(self) -> None:
+        """The next frame shows every text exactly (a new race: nothing of the last one stays)."""
+        self._exact_once = True
 
     def advance(self, live: bool, demand: int = 0) -> None:
         """The start of a frame; ``demand``: the text changes that may come per period (the
         number of labels, an expensive text counting for several)."""
-        self.live = live
-        self.tick += 1
+        now = self.clock()
+        elapsed = min(max(now - self.now, 0.0), TEXT_PERIOD_S)
+        self.now = now
+        self.live = live and not self._exact_once
+        self._exact_once = False
         self._spent = 0
-        self.budget = max(1, -(-demand // TEXT_PERIOD_FRAMES))
+        # this frame's share of a period's changes (all of them when frames are that slow)
+        self.budget = max(1, math.ceil(demand * elapsed / TEXT_PERIOD_S - 1e-9))
 
-    def may_change(self, last_tick: int, cost: int = 1) -> bool:
-        """Whether a text last changed at ``last_tick`` may change now (and take its share of
-        this frame's budget); an expensive text may always take a frame of its own."""
+    def may_change(self, last_change: float, cost: int = 1) -> bool:
+        """Whether a text last changed at ``last_change`` (the pace's clock) may change now, and
+        take its share of this frame's budget; an expensive text may always take a frame of its
+        own."""
         if not self.live:
             return True
-        if self.tick - last_tick < TEXT_PERIOD_FRAMES:
+        if self.now - last_change < TEXT_PERIOD_S:
             return False
         if self._spent and self._spent + cost > self.budget:
             return False
@@ -882,7 +895,7 @@ class Label:
         self._shown = False
         self._fresh = False  # the text changed since the last ``settle``
         self._pending: tuple | None = None  # a newer (text, colour, swatch) held back by the pace
-        self._changed_at = -TEXT_PERIOD_FRAMES  # the pace's tick of the last change of text
+        self._changed_at = -math.inf  # when the text last changed (the pace's clock)
         self.serial = new_serial()  # unlike id(), never reused by a later label
         self.set_font(sizes)
 
@@ -947,10 +960,11 @@ class Label:
         self._text = text
         self._pending = None
         self._fresh = True
-        self._changed_at = self.pace.tick
+        self._changed_at = self.pace.now
 
     def catch_up(self) -> None:
-        """Show a held-back text when it is this label's turn (or the race stopped)."""
+        """Show a held-back text when it is this label's turn (or the race stopped); after the
+        overlays' drawing, so that a label drawn this frame shows its newest text."""
         if self._pending is not None and self.pace.may_change(self._changed_at):
             self._show_text(self._pending)
             self._relayout()
@@ -984,18 +998,20 @@ class Label:
         self.item.set_cached(self.pace.live or not self._fresh)
         self._fresh = False
 
-    def layout_key(self, frame: Frame) -> tuple:
-        """What the label layout depends on, to half a pixel: a label that moved less than
-        that (a racer creeping along) is left where the last layout put it."""
+    def layout_key(self) -> tuple:
+        """What the label layout depends on besides where the label is (``layout_spot``)."""
+        return (self.serial, self.size, self.priority, self._shown)
+
+    def layout_spot(self, frame: Frame) -> tuple[float, float]:
+        """Where the label wants its box, in pixels (NaN when it has no spot)."""
         want = self.want
-        spot = None
-        if want is not None and _isfinite(want[0]) and _isfinite(want[1]):
-            w, h = self.size
-            spot = (
-                round(2.0 * (want[0] / frame.pixel[0] - self.anchor[0] * w)),
-                round(2.0 * (want[1] / frame.pixel[1] + self.anchor[1] * h)),
-            )
-        return (self.serial, spot, self.size, self.priority, self._shown)
+        if want is None or not (_isfinite(want[0]) and _isfinite(want[1])):
+            return (math.nan, math.nan)
+        w, h = self.size
+        return (
+            want[0] / frame.pixel[0] - self.anchor[0] * w,
+            want[1] / frame.pixel[1] + self.anchor[1] * h,
+        )
 
     def pixel_rect(
         self, frame: Frame, at: tuple[float, float] | None = None

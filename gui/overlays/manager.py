@@ -64,7 +64,10 @@ class OverlayManager(QObject):
             overlay.pace = self.pace
         self._enabled: dict[str, bool] = dict.fromkeys(self.overlays, False)
         self._layout_key: tuple = ()
+        self._layout_rects: np.ndarray | None = None  # obstacles and label spots (pixels)
+        self._layout_spots: np.ndarray | None = None  # at the last layout
         controller.frameDrawn.connect(self.refresh)
+        controller.raceStarted.connect(self._race_started)
         canvas.pathShown.connect(self._path_shown)
         canvas.plot.getViewBox().sigRangeChanged.connect(self._view_changed)
         canvas.plot.getViewBox().sigResized.connect(self._view_changed)
@@ -114,11 +117,8 @@ class OverlayManager(QObject):
         active = [self.overlays[name] for name in self.enabled()]
         if not active:
             return
-        waiting = [label for overlay in active for label in overlay.labels()]
-        demand = len(waiting) + sum(overlay.text_cost for overlay in active)
+        demand = sum(len(overlay.labels()) + overlay.text_cost for overlay in active)
         self.pace.advance(bool(getattr(self.controller, "playing", False)), demand)
-        for label in waiting:
-            label.catch_up()
         frame = self.build_frame()
         if frame is None or not frame.racers:
             for overlay in active:
@@ -126,24 +126,29 @@ class OverlayManager(QObject):
             return
         for overlay in active:
             overlay.update(frame)
+        labels = [label for overlay in active for label in overlay.labels()]
+        for label in labels:  # texts held back on an earlier frame, not drawn again this one
+            label.catch_up()
         parts = [overlay.obstacle_arrays(frame) for overlay in active]
         parts.append(head_obstacles(frame))
         rects = np.concatenate([r for r, _ in parts])
         weights = np.concatenate([w for _, w in parts])
-        labels = [label for overlay in active for label in overlay.labels()]
-        # the layout is a function of these (to half a pixel): when none changed, the labels
-        # are where they were
-        key = (
-            frame.geometry,
-            np.round(2.0 * rects).tobytes(),
-            weights.tobytes(),
-            tuple(label.layout_key(frame) for label in labels),
-        )
-        if key != self._layout_key:
+        # the layout is a function of these: when none changed, or the labels and obstacles
+        # moved less than half a pixel since the last layout (racers creeping along), the
+        # labels stay where they are
+        key = (frame.geometry, weights.tobytes(), tuple(label.layout_key() for label in labels))
+        spots = np.array([label.layout_spot(frame) for label in labels], float).reshape(-1, 2)
+        if key != self._layout_key or not (
+            _close_px(rects, self._layout_rects) and _close_px(spots, self._layout_spots)
+        ):
             layout_labels(labels, frame, (rects, weights))
-            self._layout_key = key
+            self._layout_key, self._layout_rects, self._layout_spots = key, rects, spots
         for label in labels:
             label.settle()
+
+    @Slot(object)
+    def _race_started(self, _start: object) -> None:
+        self.pace.exact_next_frame()  # nothing of the last race's numbers stays on screen
 
     @Slot(int, bool)
     def _path_shown(self, _racer_id: int, _shown: bool) -> None:
@@ -208,6 +213,19 @@ class OverlayManager(QObject):
             plot_px=(plot_w, plot_h),
             sizes=self.sizes,
         )
+
+
+LAYOUT_STILL_PX = 0.5  # labels and obstacles that moved less than this keep the last layout
+
+
+def _close_px(now: np.ndarray, then: np.ndarray | None) -> bool:
+    """Same shape and no entry moved LAYOUT_STILL_PX or more (NaN only where it was NaN)."""
+    if then is None or now.shape != then.shape:
+        return False
+    if not np.array_equal(np.isnan(now), np.isnan(then)):
+        return False
+    with np.errstate(invalid="ignore"):
+        return bool(np.all(np.nan_to_num(np.abs(now - then)) < LAYOUT_STILL_PX))
 
 
 def head_obstacles(frame: Frame) -> Obstacles:

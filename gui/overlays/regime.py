@@ -25,7 +25,7 @@ from gui.overlays import style
 from gui.overlays.base import (
     LABEL_WEIGHT,
     NO_OBSTACLES,
-    TEXT_PERIOD_FRAMES,
+    TEXT_PERIOD_S,
     Frame,
     LabelBox,
     Obstacles,
@@ -70,15 +70,18 @@ class RegimeOverlay(Overlay):
         self._shape_sizes: dict[tuple[str, float], tuple[float, float]] = {}
         self._digits_alike: dict[int, bool] = {}  # font points -> digits all of one width
         self.corner = ""
-        self._text_at = -TEXT_PERIOD_FRAMES  # the pace's tick of the last text turn
+        self._text_at = -math.inf  # the last text turn and corner turn (the pace's clock)
+        self._corner_at = -math.inf
+        self._pending: str | None = None  # a new page, laid out on the next frame
         self._held: tuple = ()  # the scene and view the box was last worked out for
         self._tab_px = 80.0  # the local table's tab stop (pixels)
         plot.getViewBox().sigResized.connect(self._resized)
 
     # -- Overlay API ------------------------------------------------------------------------------
     def update(self, frame: Frame) -> None:
-        # racing (TextPace), the box's work is spread over its two turns: the numbers on
-        # one frame, the choice of corner three frames later; other frames cost nothing
+        # racing (TextPace), the box's work is spread over frames: the numbers are worked out
+        # on its turn, laid out and painted on the next frame, and the corner is chosen half a
+        # period later; other frames cost nothing
         scene = (frame.objective, frame.dim, frame.sizes, frame.view, frame.plot_px)
         steady = bool(
             self.pace.live
@@ -88,11 +91,23 @@ class RegimeOverlay(Overlay):
             and self.box.isVisible()
         )
         self._held = scene
-        tick = self.pace.tick
+        if steady and self._pending is not None:
+            page, self._pending = self._pending, None
+            self._set_page(page, frame.sizes, self._text_width)
+            self._refit()
+            return
+        self._pending = None
+        now = self.pace.now
         text_turn = not steady or self.pace.may_change(self._text_at, self.text_cost)
-        corner_turn = not steady or tick - self._text_at == TEXT_PERIOD_FRAMES // 2
+        corner_turn = not steady or (
+            not text_turn
+            and now - self._corner_at >= TEXT_PERIOD_S
+            and now - self._text_at >= 0.5 * TEXT_PERIOD_S
+        )
         if text_turn:
-            self._text_at = tick
+            self._text_at = now
+        if corner_turn:
+            self._corner_at = now
         if not (text_turn or corner_turn):
             self.box.set_cached(True)
             return
@@ -105,9 +120,16 @@ class RegimeOverlay(Overlay):
                 for r in frame.racers
             ]
             self._trail_px = self._trail_pixels(frame)
-        if text_turn and not self._update_text(frame, wrap=-1.0 if corner_turn else None):
-            self.clear()
-            return
+        if text_turn:
+            page = self._compose_page(frame)
+            if not page:
+                self.clear()
+                return
+            if steady:
+                if page != self._html:
+                    self._pending = page  # laid out and painted on the next frame
+            else:
+                self._set_page(page, frame.sizes, -1.0 if corner_turn else self._text_width)
         if not self.box.isVisible():
             self.box.show()
         if corner_turn:
@@ -115,9 +137,8 @@ class RegimeOverlay(Overlay):
         else:
             self._refit()
 
-    def _update_text(self, frame: Frame, wrap: float | None) -> bool:
-        """Compose the text and set it if it changed; False when there is nothing to say.
-        ``wrap`` None keeps the current wrapping width (the corner is not chosen again)."""
+    def _compose_page(self, frame: Frame) -> str:
+        """The box's page ('' when there is nothing to say); creates the box the first time."""
         # the text depends on the racers' records and settings only
         key = (
             id(frame.objective),
@@ -131,20 +152,23 @@ class RegimeOverlay(Overlay):
             keep = [frame.objective, *((r.record, r.config) for r in frame.racers)]
             self._body = (key, body, keep)
         if not body:
-            return False
-        page = (
-            f'<div style="font-size:{style.box_font_pt(frame.sizes)}pt; '
-            f'color:{style.LABEL_TEXT}">{body}</div>'
-        )
+            return ""
         if self.box is None:
             self.box = LabelBox(pg.mkBrush(style.LABEL_FILL), pg.mkPen(style.LABEL_BORDER))
             self.box.setZValue(style.Z_LABEL + 5)
             self.box.setParentItem(self.plot.getViewBox())
+        # the tab stop of the local table travels with its page (see _local)
+        return (
+            f'<div style="font-size:{style.box_font_pt(frame.sizes)}pt; '
+            f'color:{style.LABEL_TEXT}" data-tab="{self._tab_px:g}">{body}</div>'
+        )
+
+    def _set_page(self, page: str, sizes: theme.Sizes, width: float) -> None:
+        """Lay the page out at ``width`` (−1: unwrapped) if it changed."""
         if page == self._html:
             self.box.set_cached(True)
-            return True
+            return
         text = self.box.textItem
-        width = self._text_width if wrap is None else wrap
         if self._text_width != width:
             # the new text is laid out at its width at once: set the width while the document
             # is empty, where that costs nothing (unwrapped when the corner is chosen: its
@@ -152,19 +176,20 @@ class RegimeOverlay(Overlay):
             text.setPlainText("")
             text.setTextWidth(width)
             self._text_width = width
+        tab = float(_TAB.search(page).group(1))
         option = text.document().defaultTextOption()
-        if option.tabStopDistance() != self._tab_px:
-            option.setTabStopDistance(self._tab_px)
+        if option.tabStopDistance() != tab:
+            option.setTabStopDistance(tab)
             text.document().setDefaultTextOption(option)
         text.setHtml(page)
         self.box.fit()
-        # while racing the text changes on every 6th frame: painted into the cache at once;
+        # while racing the text changes a few times a second: painted into the cache at once;
         # stepping by hand, it changes on every frame: painted directly
         self.box.set_cached(self.pace.live)
         self._html = page
         self._sizes = {}
         self._placed = None
-        self._shape = self._shape_of(page, frame.sizes)
+        self._shape = self._shape_of(page, sizes)
         size = text.boundingRect()
         laid_out = (size.width(), size.height())
         # laid out unwrapped just now: a page of the same shape measured otherwise means the
@@ -174,7 +199,6 @@ class RegimeOverlay(Overlay):
             self._shape_sizes = {}
             self._shape = page
         self._sizes[width] = laid_out
-        return True
 
     def _refit(self) -> None:
         """The box in the corner it is in, at its new size (a text turn between corner turns)."""
@@ -221,6 +245,7 @@ class RegimeOverlay(Overlay):
         self._sizes = {}
         self._text_width = -1.0
         self._body = None
+        self._pending = None
         self._placed = None
         self._trails = {}
         self._rows = {}
@@ -523,6 +548,7 @@ def _local_row(dim: int, racer: RacerFrame) -> tuple[bytes, str, str] | None:
 
 # -- placement helpers ----------------------------------------------------------------------------
 _DIGIT = re.compile("[0-9]")
+_TAB = re.compile(r'data-tab="([0-9.e+-]+)"')
 
 
 def _digits_alike(font: QFont, points: int) -> bool:

@@ -89,15 +89,19 @@ def test_png_scale_one_and_sharp_text_at_two(window, tmp_path):
 def test_png_export_restores_the_visible_canvas_pens(qtbot, window, tmp_path):
     canvas = window.canvas
     window.race.play()
-    qtbot.waitUntil(lambda: len(canvas.tails.heads()) == len(canvas.trails), timeout=5000)
+    qtbot.waitUntil(lambda: len(canvas.head_dots.heads()) == len(canvas.trails), timeout=5000)
     window.race.pause()
     curves = [c.curve for c in canvas.contours] + [t.settled.curve for t in canvas.trails.values()]
     before = [(c.opts["pen"].widthF(), c.cacheMode()) for c in curves]
     export_png(canvas, tmp_path / "c.png")
     assert [(c.opts["pen"].widthF(), c.cacheMode()) for c in curves] == before
+    samples = [t.line for t in canvas.trails.values()]  # legend entries' items (not in the scene)
+    widths = [item.opts["pen"].widthF() for item in samples]
     with export_png_module.thicker_cosmetic_pens(canvas, 2):  # the batched tails and heads too
-        assert canvas.tails.width_scale == 2
-    assert canvas.tails.width_scale == 1
+        assert canvas.tails.width_scale == 2 and canvas.head_dots.width_scale == 2
+        assert [item.opts["pen"].widthF() for item in samples] == [2 * w for w in widths]
+    assert canvas.tails.width_scale == 1 and canvas.head_dots.width_scale == 1
+    assert [item.opts["pen"].widthF() for item in samples] == widths
 
 
 def test_png_errors_are_clear_and_leave_no_file(window, tmp_path, monkeypatch):

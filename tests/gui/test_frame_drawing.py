@@ -3,6 +3,8 @@ finished runs settled whole, label texts paced while racing, the legend's show/h
 
 from __future__ import annotations
 
+import math
+import time
 from dataclasses import replace
 
 import numpy as np
@@ -16,7 +18,7 @@ from engine.optimizers import make_optimizer
 from engine.run import Run
 from gui.history import SETTLE_BLOCK, RacerHistory
 from gui.loss_plot import peak_decimate
-from gui.overlays.base import TEXT_PERIOD_FRAMES, Label, TextPace
+from gui.overlays.base import TEXT_PERIOD_S, Label, TextPace
 from gui.polyline_batch import PolylineBatch, finite_runs
 from gui.theme import NORMAL
 
@@ -180,6 +182,14 @@ def test_a_finished_run_is_settled_whole_a_running_one_by_blocks():
     assert not running.finished() and running.settled_until() == 2 * SETTLE_BLOCK
 
 
+def test_heads_are_drawn_above_the_overlays_arrows_and_event_markers(window):
+    from gui.overlays import style
+
+    canvas = window.canvas
+    assert canvas.head_dots.zValue() > max(style.Z_ARROW, style.Z_EVENTS)
+    assert canvas.tails.zValue() < canvas.head_dots.zValue() < style.Z_MARKER
+
+
 def test_a_short_finished_run_keeps_its_dots_and_has_no_live_tail(window):
     history, records = history_of(max_steps=2000)  # gd lr=0.01 converges in a few dozen steps
     assert records[-1].status_name() == "converged" and len(records) < SETTLE_BLOCK
@@ -196,41 +206,108 @@ def test_a_short_finished_run_keeps_its_dots_and_has_no_live_tail(window):
 
 
 # -- label texts while racing ------------------------------------------------------------------
+FRAME_S = 1 / 64  # a 64 Hz frame clock: exact in binary, so the period boundaries are too
+
+
+def fake_pace() -> tuple[TextPace, list[float]]:
+    clock = [0.0]
+    return TextPace(clock=lambda: clock[0]), clock
+
+
 def test_text_pace_spreads_changes_and_is_exact_when_not_racing():
-    pace = TextPace()
-    assert all(pace.may_change(pace.tick) for _ in range(5))  # paused: always
-    last = dict.fromkeys(range(24), -TEXT_PERIOD_FRAMES)
+    pace, clock = fake_pace()
+    pace.advance(live=False, demand=24)
+    assert all(pace.may_change(pace.now) for _ in range(5))  # paused: always
+    last = dict.fromkeys(range(24), -math.inf)
     changes: list[int] = []
-    for _ in range(60):
+    for _ in range(64):
+        clock[0] += FRAME_S
         pace.advance(live=True, demand=24)
         now = [k for k in last if pace.may_change(last[k])]
         for k in now:
-            last[k] = pace.tick
+            last[k] = pace.now
         changes.append(len(now))
-    assert max(changes) <= 4  # 24 labels over 6 frames: 4 per frame, not 24 every 6th
-    assert sum(changes[-30:]) >= 24 * 30 / TEXT_PERIOD_FRAMES - 4  # and each about every 6th
+    # 24 labels, each at most every 0.1 s: about 4 per frame, not 24 on every 7th frame
+    assert max(changes) <= 24 * FRAME_S / TEXT_PERIOD_S + 1
+    every = math.ceil(TEXT_PERIOD_S / FRAME_S)  # frames between two changes of one label
+    assert sum(changes[-32:]) >= 24 * 32 / every - 6  # and each about 10 times a second
+    clock[0] += 0.5  # a slow race (a step every half second): every text at once
+    pace.advance(live=True, demand=24)
+    assert all(pace.may_change(last[k]) for k in last)
+    pace.exact_next_frame()  # a new race: its first frame is exact
+    clock[0] += FRAME_S
+    pace.advance(live=True, demand=24)
+    assert not pace.live and pace.may_change(pace.now)
 
 
-def test_a_held_label_text_follows_on_its_turn_and_at_once_when_paused(qtbot):
-    pace = TextPace()
+def test_a_held_label_text_follows_with_its_newest_value(qtbot):
+    pace, clock = fake_pace()
     label = Label(NORMAL, pace=pace)
-    pace.advance(live=True)
+
+    def frame(live: bool = True, seconds: float = FRAME_S) -> None:
+        clock[0] += seconds
+        pace.advance(live=live, demand=1)
+
+    frame()
     label.set("λ₁ = 1.00", (0.0, 0.0))
     assert label.text == "λ₁ = 1.00"  # a new label shows its text at once
-    pace.advance(live=True)
+    frame()
     label.set("λ₁ = 1.01", (0.1, 0.0))
     assert label.text == "λ₁ = 1.00" and label.want == (0.1, 0.0)  # the text waits, not the spot
-    for _ in range(TEXT_PERIOD_FRAMES - 2):
-        pace.advance(live=True)
+    for _ in range(5):
+        frame()
         label.catch_up()
-    assert label.text == "λ₁ = 1.00"
-    pace.advance(live=True)
-    label.catch_up()
-    assert label.text == "λ₁ = 1.01"
+    assert label.text == "λ₁ = 1.00"  # 6/64 s since it changed
+    frame()
     label.set("λ₁ = 1.02", (0.2, 0.0))
-    pace.advance(live=False)  # the race paused: exact at once
-    label.catch_up()
+    assert label.text == "λ₁ = 1.02"  # its turn: the newest value, not the one held back
+    frame()
+    label.set("λ₁ = 1.03", (0.3, 0.0))
+    frame()
+    label.catch_up()  # not drawn again (its racer stopped): the held text follows on its turn
     assert label.text == "λ₁ = 1.02"
+    for _ in range(6):
+        frame()
+        label.catch_up()
+    assert label.text == "λ₁ = 1.03"
+    label.set("λ₁ = 1.04", (0.4, 0.0))
+    frame(seconds=0.5)  # slow frames: at once
+    label.set("λ₁ = 1.05", (0.4, 0.0))
+    assert label.text == "λ₁ = 1.05"
+    label.set("λ₁ = 1.06", (0.5, 0.0))
+    frame(live=False)  # the race paused: exact at once
+    label.catch_up()
+    assert label.text == "λ₁ = 1.06"
+
+
+def test_overlay_numbers_follow_a_slow_race_step_by_step(qtbot, window):
+    """At a few steps a second, a frame drawn a pace period or more after the last one shows
+    its own numbers (a 10 Hz pace counted in frames would lag seconds behind at 2 steps/s)."""
+    window.overlays.set_enabled("hessian", True)
+    window.transport.set_speed(4)
+    rid = next(r.racer_id for r in window.racers_panel.racers if r.enabled)
+    frames: list[tuple[list[float], list[float]]] = []
+    last = [-math.inf]
+
+    def drawn() -> None:  # connected after the overlay manager: runs after its redraw
+        grp = window.overlays.overlays["hessian"].groups.get(rid)
+        record = window.race.shown_record(rid)
+        now = time.perf_counter()
+        previous, last[0] = last[0], now
+        if grp is None or record is None or not all(v.visible for v in grp.values):
+            return
+        if now - previous < TEXT_PERIOD_S:  # two steps in quick succession: may be paced
+            return
+        shown = [float(v.text.split("= ")[1].replace("−", "-")) for v in grp.values]
+        frames.append((shown, sorted(np.linalg.eigvalsh(record.hess[0]))))
+
+    window.race.frameDrawn.connect(drawn)
+    window.race.start_at((0.5, 0.5))
+    qtbot.waitUntil(lambda: len(frames) >= 5, timeout=10_000)
+    window.race.frameDrawn.disconnect(drawn)
+    window.race.pause()
+    for shown, exact in frames:
+        assert shown == pytest.approx(exact, rel=5e-3, abs=1e-6)
 
 
 def test_turning_a_label_about_its_point_moves_the_whole_box(qtbot):
@@ -254,17 +331,17 @@ def test_clicking_a_legend_sample_hides_that_path_and_starts_nothing(qtbot, wind
     canvas = window.canvas
     sample = canvas.legend.items[0][0]
     rid = next(r for r, t in canvas.trails.items() if t.line is sample.item)
-    heads = len(canvas.tails.heads())
+    heads = len(canvas.head_dots.heads())
     where = canvas.mapFromScene(sample.mapToScene(sample.boundingRect().center()))
     qtbot.mouseClick(canvas.viewport(), Qt.MouseButton.LeftButton, pos=where)
     trail = canvas.trails[rid]
     assert not trail.visible and not trail.settled.isVisible()
-    assert len(canvas.tails.heads()) == heads - 1
+    assert len(canvas.head_dots.heads()) == heads - 1
     assert window.race.start == (0.5, 0.5)  # the click did not start a race there
     assert window.overlays.build_frame() is not None
     assert rid not in {r.racer_id for r in window.overlays.build_frame().racers}  # nor overlays
     qtbot.mouseClick(canvas.viewport(), Qt.MouseButton.LeftButton, pos=where)
-    assert trail.visible and len(canvas.tails.heads()) == heads
+    assert trail.visible and len(canvas.head_dots.heads()) == heads
 
 
 # -- surface switch --------------------------------------------------------------------------------
