@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF
+from PySide6.QtCore import QPointF, Slot
 from PySide6.QtWidgets import QGraphicsItem
 
 from gui import theme
@@ -68,6 +68,7 @@ class LossCurve:
         self.tails.set_style(key, color, width)
         self.tail: tuple[np.ndarray, np.ndarray] = (np.empty(0), np.empty(0))  # k, E (not log)
         self.settled_key: object = None
+        self.shown = True  # hidden when the map's legend hides the racer
         self.clean = True  # every loss in the settled part is finite
         self.settled_range: tuple[float, float] | None = None
 
@@ -139,6 +140,18 @@ class LossPlot(pg.PlotWidget):
                 self.curves[rid] = LossCurve(
                     self.plot, self.tails, rid, color, self.sizes.trail_width
                 )
+
+    @Slot(int, bool)
+    def show_racer(self, racer_id: int, shown: bool) -> None:
+        """Show or hide a racer's curve (the map's legend hides its path; this follows)."""
+        curve = self.curves.get(racer_id)
+        if curve is not None:
+            curve.shown = shown
+            curve.settled.setVisible(shown)
+            self.tails.set_line_visible(racer_id, shown)
+        if not shown:
+            self.readout.hide()
+            self.dot.clear()
 
     def set_losses(self, racer_id: int, losses: np.ndarray, settled_key: object = None) -> None:
         """Show E(w_0..w_k); the part before ``settled_key[0]`` is redrawn only when it changes."""
@@ -262,6 +275,9 @@ class LossPlot(pg.PlotWidget):
         k = round(p.x())
         best = None
         for rid, ys in self._data.items():
+            curve = self.curves.get(rid)
+            if curve is not None and not curve.shown:  # hidden from the map's legend
+                continue
             if 0 <= k < len(ys) and np.isfinite(ys[k]) and (ys[k] > 0 or not self._log):
                 shown = math.log10(ys[k]) if self._log else ys[k]
                 dist = abs(shown - p.y())

@@ -284,6 +284,7 @@ class MainWindow(QMainWindow):
     def _wire(self) -> None:
         self.canvas.startRequested.connect(self.race.start_at)
         self.canvas.cursorMoved.connect(self._show_cursor)
+        self.canvas.pathShown.connect(self.loss_plot.show_racer)
         self.racers_panel.racersChanged.connect(self.race.set_racers)
         self.racers_panel.paramsEdited.connect(self.race.edit_params)
         self.function_panel.objectiveRequested.connect(self._objective_requested)

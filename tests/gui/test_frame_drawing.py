@@ -340,8 +340,11 @@ def test_clicking_a_legend_sample_hides_that_path_and_starts_nothing(qtbot, wind
     assert window.race.start == (0.5, 0.5)  # the click did not start a race there
     assert window.overlays.build_frame() is not None
     assert rid not in {r.racer_id for r in window.overlays.build_frame().racers}  # nor overlays
+    loss = window.loss_plot.curves[rid]
+    assert not loss.shown and not loss.settled.isVisible()  # nor its loss curve
     qtbot.mouseClick(canvas.viewport(), Qt.MouseButton.LeftButton, pos=where)
     assert trail.visible and len(canvas.head_dots.heads()) == heads
+    assert loss.shown and loss.settled.isVisible()
 
 
 # -- surface switch --------------------------------------------------------------------------------
