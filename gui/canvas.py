@@ -90,6 +90,7 @@ class Trail:
     def set_visible(self, visible: bool) -> None:
         """Hide or show the whole path and head (the legend entry's click)."""
         self.visible = visible
+        self.line.setVisible(visible)  # the legend sample shows it (the click sets it already)
         self.settled.setVisible(visible)
         self.tails.set_line_visible(self.key, visible)
 
@@ -268,9 +269,13 @@ class SurfaceCanvas(pg.GraphicsLayoutWidget):
     # -- racers ----------------------------------------------------------------------------------
     def set_racers(self, racers: dict[int, tuple[str, str]]) -> None:
         """racer_id -> (colour, title). Creates/removes trails and rebuilds the legend."""
+        hidden = set()
         for rid in list(self.trails):
             if rid not in racers or self.trails[rid].color != racers[rid][0]:
-                self.trails.pop(rid).remove(self.plot)
+                old = self.trails.pop(rid)
+                old.remove(self.plot)
+                if not old.visible:
+                    hidden.add(rid)  # a recoloured racer stays hidden from the legend
         self.legend.clear()
         self.legend.setLabelTextSize(f"{self.sizes.legend_pt}pt")
         self.titles = {rid: title for rid, (_, title) in racers.items()}
@@ -278,6 +283,8 @@ class SurfaceCanvas(pg.GraphicsLayoutWidget):
         for rid, (color, title) in racers.items():
             if rid not in self.trails:
                 self.trails[rid] = Trail(self.plot, self.tails, rid, color, self.sizes)
+                if rid in hidden:
+                    self.trails[rid].set_visible(False)
             self._add_legend_entry(self.trails[rid].line, title)
 
     def set_racer_status(self, racer_id: int, status: str) -> None:

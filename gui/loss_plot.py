@@ -69,6 +69,7 @@ class LossCurve:
         self.tail: tuple[np.ndarray, np.ndarray] = (np.empty(0), np.empty(0))  # k, E (not log)
         self.settled_key: object = None
         self.shown = True  # hidden when the map's legend hides the racer
+        self.given_key: object = None  # the settled key of the last set_losses
         self.clean = True  # every loss in the settled part is finite
         self.settled_range: tuple[float, float] | None = None
 
@@ -145,13 +146,19 @@ class LossPlot(pg.PlotWidget):
     def show_racer(self, racer_id: int, shown: bool) -> None:
         """Show or hide a racer's curve (the map's legend hides its path; this follows)."""
         curve = self.curves.get(racer_id)
-        if curve is not None:
-            curve.shown = shown
-            curve.settled.setVisible(shown)
-            self.tails.set_line_visible(racer_id, shown)
-        if not shown:
-            self.readout.hide()
-            self.dot.clear()
+        if curve is None or curve.shown == shown:
+            return
+        curve.shown = shown
+        curve.settled.setVisible(shown)
+        self.tails.set_line_visible(racer_id, shown)
+        self.readout.hide()
+        self.dot.clear()
+        # the axes fit the shown curves (a hidden diverged racer no longer squashes the rest)
+        self._range = None
+        for rid, ys in list(self._data.items()):
+            if rid in self.curves and len(ys):
+                self.curves[rid].settled_key = None
+                self.set_losses(rid, ys, self.curves[rid].given_key)
 
     def set_losses(self, racer_id: int, losses: np.ndarray, settled_key: object = None) -> None:
         """Show E(w_0..w_k); the part before ``settled_key[0]`` is redrawn only when it changes."""
@@ -161,6 +168,7 @@ class LossPlot(pg.PlotWidget):
         # records never hold ±inf or NaN losses for accepted points, but a failed start may
         ys = losses if np.isfinite(losses[-1:]).all() and curve.clean else _finite_or_nan(losses)
         self._data[racer_id] = ys
+        curve.given_key = settled_key
         settled = settled_key[0] if isinstance(settled_key, tuple) else 0
         settled = min(settled, len(ys) - 1) if len(ys) else 0
         if settled_key != curve.settled_key:
@@ -209,8 +217,16 @@ class LossPlot(pg.PlotWidget):
             return 1.0
         return self._range[0] / max(float(self.plot.getViewBox().width()), 1.0)
 
+    def _shown_summaries(self) -> list[tuple[float, float]]:
+        """The finite (min, max) of every shown racer's losses."""
+        return [
+            v
+            for rid, v in self._summary.items()
+            if v is not None and (rid not in self.curves or self.curves[rid].shown)
+        ]
+
     def _update_log_mode(self) -> bool:
-        values = [v for v in self._summary.values() if v is not None]
+        values = self._shown_summaries()
         want_log = bool(values) and all(lo > 0 for lo, _ in values)
         if want_log == self._log:
             return False
@@ -228,7 +244,7 @@ class LossPlot(pg.PlotWidget):
 
     def _update_range(self) -> None:
         """Grow the view in steps so cached curves stay valid between frames."""
-        finite = [v for v in self._summary.values() if v is not None]
+        finite = self._shown_summaries()
         if not finite:
             return
         k_max = max(len(ys) for ys in self._data.values()) - 1

@@ -824,6 +824,7 @@ class TextPace:
         self.live = False  # a race is playing
         self.now = clock()
         self.budget = 1
+        self.slow = True
         self._spent = 0
         self._exact_once = False
 
@@ -835,6 +836,7 @@ class TextPace:
         """The start of a frame; ``demand``: the text changes that may come per period (the
         number of labels, an expensive text counting for several)."""
         now = self.clock()
+        self.slow = now - self.now >= TEXT_PERIOD_S  # frames this far apart: nothing is held
         elapsed = min(max(now - self.now, 0.0), TEXT_PERIOD_S)
         self.now = now
         self.live = live and not self._exact_once

@@ -125,7 +125,7 @@ class RegimeOverlay(Overlay):
             if not page:
                 self.clear()
                 return
-            if steady:
+            if steady and not self.pace.slow:
                 if page != self._html:
                     self._pending = page  # laid out and painted on the next frame
             else:

@@ -345,6 +345,55 @@ def test_clicking_a_legend_sample_hides_that_path_and_starts_nothing(qtbot, wind
     qtbot.mouseClick(canvas.viewport(), Qt.MouseButton.LeftButton, pos=where)
     assert trail.visible and len(canvas.head_dots.heads()) == heads
     assert loss.shown and loss.settled.isVisible()
+    qtbot.mouseClick(canvas.viewport(), Qt.MouseButton.LeftButton, pos=where)  # hide again
+    window.racers_panel.set_color(rid, "#123456")  # a recoloured racer: a new trail
+    trail = canvas.trails[rid]
+    assert not trail.visible and not trail.line.isVisible()  # still hidden, legend says so
+    assert not window.loss_plot.curves[rid].shown
+
+
+def test_a_hidden_racer_no_longer_sets_the_loss_plots_axes(qtbot, window):
+    plot = window.loss_plot
+    plot.set_racers({1: ("#ff0000", "calm"), 2: ("#00ff00", "diverging")})
+    k = np.arange(300)
+    plot.set_losses(1, 10.0 / (1 + k), (256, 0))
+    plot.set_losses(2, 10.0 ** (k / 20), (256, 0))  # up to 1e15
+    _, (lo, hi) = plot.plot.getViewBox().viewRange()
+    assert hi > 14  # log10: the diverging racer's 1e15 sets the top
+    plot.show_racer(2, False)
+    _, (lo, hi) = plot.plot.getViewBox().viewRange()
+    assert hi < 2 and lo < -1  # the calm racer's 10 ... 0.03 fills the plot
+    plot.show_racer(2, True)
+    assert plot.plot.getViewBox().viewRange()[1][1] > 14
+
+
+def test_regime_box_follows_a_slow_race_step_by_step(qtbot, window):
+    """Frames a pace period or more apart: the box shows each frame's own numbers (its page is
+    not held back to the next frame, which in a slow race is the next step)."""
+    from gui.overlays.base import fmt
+
+    window.overlays.set_enabled("regime", True)
+    window.transport.set_speed(4)
+    regime = window.overlays.overlays["regime"]
+    rid = next(r.racer_id for r in window.racers_panel.racers if r.enabled)
+    checked: list[bool] = []
+    last = [-math.inf]
+
+    def drawn() -> None:
+        record = window.race.shown_record(rid)
+        now = time.perf_counter()
+        previous, last[0] = last[0], now
+        if record is None or record.hess is None or now - previous < TEXT_PERIOD_S:
+            return
+        lam = sorted(np.linalg.eigvalsh(record.hess[0]))
+        checked.append(f"λ = {fmt(lam[0])}, {fmt(lam[1])}" in regime.text())
+
+    window.race.frameDrawn.connect(drawn)
+    window.race.start_at((0.5, 0.5))
+    qtbot.waitUntil(lambda: len(checked) >= 5, timeout=10_000)
+    window.race.frameDrawn.disconnect(drawn)
+    window.race.pause()
+    assert all(checked), checked
 
 
 # -- surface switch --------------------------------------------------------------------------------
