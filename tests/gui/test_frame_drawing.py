@@ -47,11 +47,16 @@ def plot(qtbot):
     return widget
 
 
-def pixels(widget) -> np.ndarray:
-    image = widget.grab().toImage().convertToFormat(QImage.Format.Format_RGB888)
+def rgb(image: QImage) -> np.ndarray:
+    """(height, width, 3) uint8 pixels, copied while the image is alive."""
+    image = image.convertToFormat(QImage.Format.Format_RGB888)
     arr = np.frombuffer(image.constBits(), np.uint8)
     rows = arr.reshape(image.height(), image.bytesPerLine())[:, : 3 * image.width()]
-    return rows.reshape(image.height(), image.width(), 3).copy()  # before the image is freed
+    return rows.reshape(image.height(), image.width(), 3).copy()
+
+
+def pixels(widget) -> np.ndarray:
+    return rgb(widget.grab().toImage())
 
 
 def count(px: np.ndarray, rgb: tuple[int, int, int]) -> int:
@@ -64,12 +69,18 @@ def at(widget, x: float, y: float) -> tuple[int, int]:
     return p.y(), p.x()
 
 
-def test_batch_paints_lines_and_heads_and_hides_lines(plot):
+def line_and_head(plot) -> PolylineBatch:
+    """A red 3 px line at y = 2 and a blue 12 px head at (5, 7) in a 0–10 plot."""
     batch = PolylineBatch()
     plot.addItem(batch, ignoreBounds=True)
     batch.set_style("a", "#ff0000", 3.0)
     batch.set_line("a", np.array([1.0, 9.0]), np.array([2.0, 2.0]))
     batch.set_heads([5.0], [7.0], ["#0000ff"], size=12.0)
+    return batch
+
+
+def test_batch_paints_lines_and_heads_and_hides_lines(plot):
+    batch = line_and_head(plot)
     px = pixels(plot)
     assert count(px, RED) > 3 * 150  # a 3 px line across most of the 200 px plot
     ys, xs = np.nonzero(np.all(np.abs(px.astype(int) - BLUE) < 40, axis=2))
@@ -122,17 +133,10 @@ def test_batch_without_antialiasing_draws_segments_like_the_polyline(plot):
 def test_a_2x_export_draws_lines_and_heads_twice_as_wide(plot):
     from gui.export_png import render_widget
 
-    batch = PolylineBatch()
-    plot.addItem(batch, ignoreBounds=True)
-    batch.set_style("a", "#ff0000", 3.0)
-    batch.set_line("a", np.array([1.0, 9.0]), np.array([2.0, 2.0]))
-    batch.set_heads([5.0], [7.0], ["#0000ff"], size=12.0)
+    batch = line_and_head(plot)
 
     def extents(scale: float) -> tuple[int, int]:
-        image = render_widget(plot, scale).convertToFormat(QImage.Format.Format_RGB888)
-        bits = np.frombuffer(image.constBits(), np.uint8)
-        px = bits.reshape(image.height(), image.bytesPerLine())[:, : 3 * image.width()]
-        px = px.reshape(image.height(), image.width(), 3).copy()
+        px = rgb(render_widget(plot, scale))
         blue = np.all(np.abs(px.astype(int) - BLUE) < 40, axis=2)
         red_rows = np.any(np.all(np.abs(px.astype(int) - RED) < 40, axis=2), axis=1)
         return int(np.any(blue, axis=0).sum()), int(red_rows.sum())
