@@ -40,13 +40,13 @@ def peak_decimate(ks: np.ndarray, ys: np.ndarray, per_px: float) -> tuple[np.nda
     blocks = ys[1 : 1 + inner].reshape(-1, size)
     lo, hi = blocks.min(axis=1), blocks.max(axis=1)
     middle = ks[1 : 1 + inner : size] + 0.5 * (size - 1)  # min and max: one column
-    out_k = np.empty(2 * len(middle) + 2)
-    out_y = np.empty_like(out_k)
-    out_k[0], out_y[0] = ks[0], ys[0]
-    out_k[1:-1:2], out_k[2:-1:2] = middle, middle
-    out_y[1:-1:2], out_y[2:-1:2] = lo, hi
-    rest_k, rest_y = ks[1 + inner :], ys[1 + inner :]
-    return np.concatenate([out_k[:-1], rest_k]), np.concatenate([out_y[:-1], rest_y])
+    columns_k = np.repeat(middle, 2)
+    columns_y = np.stack([lo, hi], axis=1).ravel()
+    rest = slice(1 + inner, None)
+    return (
+        np.concatenate([ks[:1], columns_k, ks[rest]]),
+        np.concatenate([ys[:1], columns_y, ys[rest]]),
+    )
 
 
 def _finite_or_nan(values: np.ndarray) -> np.ndarray:

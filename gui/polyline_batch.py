@@ -143,11 +143,6 @@ class PolylineBatch(pg.GraphicsObject):
         if self._lines.pop(key, None) is not None:
             self._changed()
 
-    def clear_lines(self) -> None:
-        for key in self._lines:
-            self.set_line(key, np.empty(0), np.empty(0))
-        self.set_heads([], [], [])
-
     def set_heads(
         self, xs: list[float], ys: list[float], colors: list[str], size: float = 0.0, ring=2.0
     ) -> None:
@@ -171,10 +166,8 @@ class PolylineBatch(pg.GraphicsObject):
         return [(float(x), float(y)) for x, y in zip(self._heads[0], self._heads[1], strict=True)]
 
     def set_width_scale(self, factor: float) -> None:
-        self.prepareGeometryChange()
         self.width_scale = float(factor)
-        self._rect = None
-        self.update()
+        self._changed()
 
     # -- QGraphicsItem ---------------------------------------------------------------------------
     def _changed(self) -> None:
